@@ -1,0 +1,151 @@
+//! Serialization of Blueshift's own plan nodes, so the leader can ship them to compute nodes
+//! inside datafusion-distributed stages and Flight tickets.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::datatypes::Schema;
+use blueshift_proto::{SliceScanNode, Snapshot as SnapshotProto};
+use blueshift_storage::Snapshot;
+use datafusion::common::{DataFusionError, Result};
+use datafusion::execution::TaskContext;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion_proto::physical_plan::{
+    PhysicalExtensionCodec, PhysicalPlanDecodeContext, PhysicalProtoConverterExtension,
+};
+use datafusion_proto::protobuf;
+use prost::Message;
+
+use crate::scan::{ScanColumn, SliceDispatch, SliceScanExec, SliceScanSpec};
+
+#[derive(Debug, Default, Clone)]
+pub struct BlueshiftCodec;
+
+fn decode_error(e: impl std::fmt::Display) -> DataFusionError {
+    DataFusionError::Internal(format!("cannot decode a Blueshift plan node: {e}"))
+}
+
+impl BlueshiftCodec {
+    pub fn encode_scan(
+        &self,
+        scan: &SliceScanExec,
+        proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<SliceScanNode> {
+        let spec = scan.spec();
+        let file_schema = protobuf::Schema::try_from(spec.file_schema().as_ref())?;
+        let filters = spec
+            .filters
+            .iter()
+            .map(|f| Ok(proto_converter.physical_expr_to_proto(f, self)?.encode_to_vec()))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(SliceScanNode {
+            table_id: spec.table_id,
+            table_name: spec.table_name.clone(),
+            column_ids: spec.columns.iter().map(|c| c.id).collect(),
+            column_names: spec.columns.iter().map(|c| c.name.clone()).collect(),
+            file_schema: file_schema.encode_to_vec(),
+            projection: spec.projection.iter().map(|&i| i as u32).collect(),
+            filters,
+            snapshot: Some(SnapshotProto {
+                csn: spec.snapshot.csn,
+                xid: spec.snapshot.xid,
+            }),
+            with_rowid: spec.with_rowid,
+            slices: scan.slices().to_vec(),
+            per_task: scan.dispatch() == SliceDispatch::PerTask,
+            locations: scan.locations().as_ref().clone(),
+        })
+    }
+
+    pub fn decode_scan(
+        &self,
+        node: SliceScanNode,
+        ctx: &TaskContext,
+        proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<SliceScanExec> {
+        let schema_proto = protobuf::Schema::decode(node.file_schema.as_slice()).map_err(decode_error)?;
+        let file_schema = Schema::try_from(&schema_proto)?;
+        if file_schema.fields().len() != node.column_ids.len()
+            || node.column_names.len() != node.column_ids.len()
+        {
+            return Err(decode_error("column lists of different lengths"));
+        }
+        let columns = node
+            .column_ids
+            .iter()
+            .zip(&node.column_names)
+            .zip(file_schema.fields())
+            .map(|((id, name), field)| ScanColumn {
+                id: *id,
+                name: name.clone(),
+                data_type: field.data_type().clone(),
+            })
+            .collect();
+        let decode_ctx = PhysicalPlanDecodeContext::new(ctx, self);
+        let filters = node
+            .filters
+            .iter()
+            .map(|bytes| {
+                let expr = protobuf::PhysicalExprNode::decode(bytes.as_slice()).map_err(decode_error)?;
+                proto_converter.proto_to_physical_expr(&expr, &file_schema, &decode_ctx)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let snapshot = node.snapshot.ok_or_else(|| decode_error("missing snapshot"))?;
+        let spec = SliceScanSpec {
+            table_id: node.table_id,
+            table_name: node.table_name,
+            columns,
+            projection: node.projection.iter().map(|&i| i as usize).collect(),
+            filters,
+            snapshot: Snapshot {
+                csn: snapshot.csn,
+                xid: snapshot.xid,
+            },
+            with_rowid: node.with_rowid,
+        };
+        let dispatch = if node.per_task {
+            SliceDispatch::PerTask
+        } else {
+            SliceDispatch::PerPartition
+        };
+        Ok(SliceScanExec::new(
+            Arc::new(spec),
+            node.slices,
+            dispatch,
+            Arc::new(node.locations.into_iter().collect::<HashMap<_, _>>()),
+        ))
+    }
+}
+
+impl PhysicalExtensionCodec for BlueshiftCodec {
+    fn try_decode(
+        &self,
+        buf: &[u8],
+        inputs: &[Arc<dyn ExecutionPlan>],
+        ctx: &TaskContext,
+        proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        if !inputs.is_empty() {
+            return Err(decode_error("a slice scan has no inputs"));
+        }
+        let node = SliceScanNode::decode(buf).map_err(decode_error)?;
+        Ok(Arc::new(self.decode_scan(node, ctx, proto_converter)?))
+    }
+
+    fn try_encode(
+        &self,
+        node: Arc<dyn ExecutionPlan>,
+        buf: &mut Vec<u8>,
+        proto_converter: &dyn PhysicalProtoConverterExtension,
+    ) -> Result<()> {
+        let Some(scan) = node.downcast_ref::<SliceScanExec>() else {
+            return Err(DataFusionError::NotImplemented(format!(
+                "Blueshift cannot serialize plan node {}",
+                node.name()
+            )));
+        };
+        self.encode_scan(scan, proto_converter)?.encode(buf).map_err(|e| {
+            DataFusionError::Internal(format!("cannot encode a slice scan: {e}"))
+        })
+    }
+}

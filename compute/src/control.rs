@@ -1,0 +1,128 @@
+//! The compute node's control service: cluster membership and the commit protocol.
+
+use std::sync::Arc;
+
+use blueshift_proto::compute_control_server::ComputeControl;
+use blueshift_proto::{
+    AbortRequest, Ack, AttachRequest, AttachResponse, CommitRequest, DeleteRowsRequest,
+    DropTablesRequest, SliceStats, TableStatsRequest, TableStatsResponse, TruncateTableRequest,
+};
+use blueshift_storage::{NodeStore, Snapshot, StorageError};
+use roaring::RoaringBitmap;
+use tonic::{Request, Response, Status};
+
+pub struct ComputeControlService {
+    store: Arc<NodeStore>,
+}
+
+impl ComputeControlService {
+    pub fn new(store: Arc<NodeStore>) -> Self {
+        ComputeControlService { store }
+    }
+
+    /// Runs blocking storage work off the async executor.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&NodeStore) -> Result<T, StorageError> + Send + 'static,
+    ) -> Result<T, Status> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || work(&store))
+            .await
+            .map_err(|e| Status::internal(e.to_string()))?
+            .map_err(storage_status)
+    }
+}
+
+fn storage_status(e: StorageError) -> Status {
+    match e {
+        StorageError::UnknownSlice(_) | StorageError::UnknownSegment { .. } => {
+            Status::not_found(e.to_string())
+        }
+        StorageError::Corrupt { .. } if e.to_string().contains("belongs to cluster") => {
+            Status::failed_precondition(e.to_string())
+        }
+        _ => Status::internal(e.to_string()),
+    }
+}
+
+#[tonic::async_trait]
+impl ComputeControl for ComputeControlService {
+    async fn attach(&self, request: Request<AttachRequest>) -> Result<Response<AttachResponse>, Status> {
+        let r = request.into_inner();
+        let (identity, pending) = self
+            .blocking(move |store| {
+                let identity = store.attach(&r.cluster_id, r.node_index, r.first_slice)?;
+                Ok((identity, store.pending_xids()))
+            })
+            .await?;
+        Ok(Response::new(AttachResponse {
+            slice_count: identity.slice_count,
+            pending_xids: pending,
+        }))
+    }
+
+    async fn commit(&self, request: Request<CommitRequest>) -> Result<Response<Ack>, Status> {
+        let r = request.into_inner();
+        self.blocking(move |store| store.commit(r.xid, r.csn)).await?;
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn abort(&self, request: Request<AbortRequest>) -> Result<Response<Ack>, Status> {
+        let r = request.into_inner();
+        self.blocking(move |store| store.abort(r.xid)).await?;
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn delete_rows(&self, request: Request<DeleteRowsRequest>) -> Result<Response<Ack>, Status> {
+        let r = request.into_inner();
+        self.blocking(move |store| {
+            for d in &r.deletes {
+                let positions = RoaringBitmap::deserialize_from(&d.positions[..]).map_err(|e| {
+                    StorageError::Corrupt {
+                        path: Default::default(),
+                        reason: format!("bad delete bitmap: {e}"),
+                    }
+                })?;
+                store.delete_rows(r.xid, r.table_id, d.slice, d.segment_id, &positions)?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn truncate_table(&self, request: Request<TruncateTableRequest>) -> Result<Response<Ack>, Status> {
+        let r = request.into_inner();
+        self.blocking(move |store| store.truncate(r.xid, r.table_id)).await?;
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn drop_tables(&self, request: Request<DropTablesRequest>) -> Result<Response<Ack>, Status> {
+        let r = request.into_inner();
+        self.blocking(move |store| store.drop_tables(&r.table_ids)).await?;
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn table_stats(
+        &self,
+        request: Request<TableStatsRequest>,
+    ) -> Result<Response<TableStatsResponse>, Status> {
+        let r = request.into_inner();
+        let snapshot = r
+            .snapshot
+            .map(|s| Snapshot { csn: s.csn, xid: s.xid })
+            .unwrap_or_else(Snapshot::latest);
+        let stats = self.blocking(move |store| store.table_stats(r.table_id, &snapshot)).await?;
+        Ok(Response::new(TableStatsResponse {
+            slices: stats
+                .into_iter()
+                .map(|s| SliceStats {
+                    slice: s.slice,
+                    rows: s.rows,
+                    segments: s.segments,
+                    bytes: s.bytes,
+                })
+                .collect(),
+        }))
+    }
+}

@@ -1,0 +1,18 @@
+//! A Blueshift compute node.
+//!
+//! A compute node owns a few slices of every table (see `blueshift-storage`) and does the heavy
+//! part of every query near its data: plan stages arrive through datafusion-distributed's worker
+//! service, their `SliceScanExec` leaves read the local slices, and results stream back or on to
+//! other nodes as Arrow. Writes arrive as Flight `DoPut` streams and stay invisible until the
+//! leader's commit reaches the node through the control service.
+
+pub mod channels;
+pub mod codec;
+pub mod control;
+pub mod flight;
+pub mod remote;
+pub mod scan;
+pub mod server;
+
+pub use codec::BlueshiftCodec;
+pub use scan::{ScanColumn, SliceDispatch, SliceScanExec, SliceScanSpec};

@@ -1,0 +1,54 @@
+//! Assembles a compute node: one gRPC server carrying the datafusion-distributed worker (plan
+//! stages), Arrow Flight (writes and single-slice reads) and the control service.
+
+use std::sync::Arc;
+
+use arrow_flight::flight_service_server::FlightServiceServer;
+use blueshift_proto::compute_control_server::ComputeControlServer;
+use blueshift_storage::NodeStore;
+use datafusion::error::DataFusionError;
+use datafusion::execution::SessionState;
+use datafusion_distributed::{DistributedExt, Worker, WorkerQueryContext};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::codec::BlueshiftCodec;
+use crate::control::ComputeControlService;
+use crate::flight::ComputeFlightService;
+
+/// Largest gRPC message accepted or sent: plan stages and Arrow batches can be large.
+const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
+
+/// The worker that runs plan stages with this node's storage in reach of `SliceScanExec`.
+pub fn worker(store: Arc<NodeStore>) -> Worker {
+    Worker::from_session_builder(move |ctx: WorkerQueryContext| {
+        let store = Arc::clone(&store);
+        async move {
+            let mut builder = ctx.builder.with_distributed_user_codec(BlueshiftCodec);
+            builder
+                .config()
+                .get_or_insert_with(Default::default)
+                .set_extension(store);
+            Ok::<SessionState, DataFusionError>(builder.build())
+        }
+    })
+}
+
+/// Serves a compute node on `listener` until `shutdown` resolves.
+pub async fn serve(
+    store: Arc<NodeStore>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let flight = FlightServiceServer::new(ComputeFlightService::new(Arc::clone(&store)))
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let control = ComputeControlServer::new(ComputeControlService::new(Arc::clone(&store)));
+    tonic::transport::Server::builder()
+        .tcp_nodelay(true)
+        .add_service(worker(store).into_worker_server())
+        .add_service(flight)
+        .add_service(control)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+}

@@ -1,0 +1,122 @@
+//! Statement handlers, one module per statement family. [`execute`] routes a statement by its
+//! leading keywords; anything that is neither a Redshift-specific statement nor DDL goes to
+//! DataFusion through [`query`].
+
+pub mod alter_table;
+pub mod create_table;
+pub mod drop;
+pub mod dml;
+pub mod query;
+pub mod schema;
+pub mod truncate;
+pub mod view;
+
+use std::sync::Arc;
+
+use arrow::datatypes::{DataType, SchemaRef};
+use datafusion::execution::SessionState;
+
+use crate::error::{Error, Result};
+use crate::session::{Outcome, Session, StatementContext, StatementResult};
+use crate::sql::StatementText;
+
+/// A statement's shape, for the extended protocol's Describe.
+#[derive(Debug, Clone, Default)]
+pub struct Description {
+    /// Inferred type of each `$n` parameter (`None`: unknown).
+    pub params: Vec<Option<DataType>>,
+    /// Result columns, for statements that return rows.
+    pub schema: Option<SchemaRef>,
+}
+
+pub(crate) fn done(outcome: Outcome) -> Result<StatementResult> {
+    Ok(StatementResult {
+        notices: Vec::new(),
+        outcome,
+    })
+}
+
+pub async fn execute(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
+    let statement = ctx.statement;
+    let k = |words: &[&str]| statement.starts_with(words);
+    if k(&["CREATE", "EXTERNAL"]) || k(&["DROP", "EXTERNAL"]) {
+        return Err(Error::unsupported("external schemas and tables (Spectrum) are not supported yet"));
+    }
+    if k(&["CREATE", "SCHEMA"]) {
+        return schema::create(ctx).await;
+    }
+    if k(&["CREATE", "VIEW"]) || k(&["CREATE", "OR", "REPLACE", "VIEW"]) {
+        return view::create(ctx).await;
+    }
+    if statement.first() == "CREATE" && statement.keywords.iter().any(|w| w == "TABLE") {
+        return create_table::create(ctx).await;
+    }
+    match statement.first() {
+        "DROP" => drop::drop(ctx).await,
+        "ALTER" if k(&["ALTER", "TABLE"]) => alter_table::alter(ctx).await,
+        "TRUNCATE" => truncate::truncate(ctx).await,
+        "INSERT" => dml::insert(ctx).await,
+        "UPDATE" => dml::update(ctx).await,
+        "DELETE" => dml::delete(ctx).await,
+        "SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "" => query::query(ctx).await,
+        // Statistics are advisory: the planner reads row counts from the compute nodes.
+        "ANALYZE" => done(Outcome::command("ANALYZE")),
+        "COPY" | "UNLOAD" | "VACUUM" | "DECLARE" | "FETCH" | "CLOSE" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
+            format!("{} is not supported yet", statement.first()),
+        )),
+        _ => {
+            // Let the parser report syntax errors precisely; anything that parses is unsupported.
+            crate::sql::parse_statement(&statement.text)?;
+            Err(Error::unsupported(format!(
+                "statement {} is not supported",
+                statement.keywords.join(" ")
+            )))
+        }
+    }
+}
+
+/// Describes a statement without running it.
+pub async fn describe(session: &Arc<Session>, state: SessionState, statement: &StatementText) -> Result<Description> {
+    match statement.first() {
+        "SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "" => query::describe(state, statement).await,
+        "INSERT" | "UPDATE" | "DELETE" => dml::describe(state, statement).await,
+        "SHOW" => {
+            let name = statement.keywords.get(1).cloned().unwrap_or_default().to_lowercase();
+            let outcome = Outcome::text_rows(&name, vec![]);
+            let Outcome::Rows { schema, .. } = outcome else {
+                unreachable!()
+            };
+            let _ = session;
+            Ok(Description {
+                params: vec![],
+                schema: Some(schema),
+            })
+        }
+        _ => Ok(Description::default()),
+    }
+}
+
+/// Drops a closing session's temporary tables in a transaction of their own.
+pub async fn drop_temp_tables(session: &Arc<Session>) -> Result<()> {
+    let services = &session.server.services;
+    let tables = services.txns.catalog().temp_tables_of(session.pid);
+    let temp_schema = session.temp_schema();
+    if tables.is_empty() && !services.txns.catalog().schemas.contains_key(&temp_schema) {
+        return Ok(());
+    }
+    let mut txn = services.txns.begin().await?;
+    let result = async {
+        let catalog = services.txns.catalog_for_ddl(&mut txn).await?;
+        let dropped = catalog.drop_schema(&temp_schema, true, true)?;
+        txn.dropped_tables.extend(dropped);
+        Ok::<_, Error>(())
+    }
+    .await;
+    match result {
+        Ok(()) => services.txns.commit(txn, &services.cluster).await,
+        Err(e) => {
+            services.txns.abort(txn, &services.cluster).await;
+            Err(e)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! DataFusion session setup: Blueshift's catalog, Redshift-compatible SQL options, and the
+//! distributed planner that sends scans to the compute nodes.
+
+pub mod distribute;
+
+use std::sync::Arc;
+
+use blueshift_compute::BlueshiftCodec;
+use datafusion::execution::{SessionState, SessionStateBuilder};
+use datafusion::prelude::SessionConfig;
+use datafusion_distributed::{DistributedExt, SessionStateBuilderExt};
+
+use crate::catalog::DATABASE;
+use crate::catalog::provider::{BlueshiftCatalogList, ContextCell, SEARCH_PATH_SCHEMA, Services};
+
+/// A DataFusion session over the Blueshift catalog. Statements set their [`QueryContext`]
+/// (snapshot, search path) in `cell` and in the config before planning.
+///
+/// [`QueryContext`]: crate::catalog::provider::QueryContext
+pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> SessionState {
+    let cluster = Arc::clone(&services.cluster);
+    // One partition per slice: scans map one-to-one onto slices, and no round-robin repartition
+    // sits between a scan and the partial aggregate that runs beside it on the compute node.
+    let partitions = (cluster.slice_count() as usize).max(1);
+    let mut config = SessionConfig::new()
+        .with_default_catalog_and_schema(DATABASE, SEARCH_PATH_SCHEMA)
+        .with_create_default_catalog_and_schema(false)
+        .with_information_schema(false)
+        .with_target_partitions(partitions);
+    let options = config.options_mut();
+    options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+    options.execution.time_zone = Some("+00:00".to_string());
+    let builder = SessionStateBuilder::new()
+        .with_config(config)
+        .with_default_features()
+        .with_catalog_list(Arc::new(BlueshiftCatalogList::new(cell, services)))
+        .with_physical_optimizer_rule(Arc::new(distribute::DistributeScans))
+        .with_distributed_worker_resolver(distribute::ClusterWorkers(Arc::clone(&cluster)))
+        .with_distributed_user_codec(BlueshiftCodec)
+        .with_distributed_route_tasks_handler(distribute::route_tasks_to_slices)
+        .with_distributed_planner();
+    let builder = builder
+        .with_distributed_metrics_collection(true)
+        .expect("metrics collection is a valid option");
+    builder.build()
+}

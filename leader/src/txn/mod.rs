@@ -1,0 +1,380 @@
+//! Transactions: ids, snapshots, locks, and the commit protocol.
+//!
+//! The leader is the cluster's transaction manager. Each transaction gets an xid and a snapshot
+//! (the csn of the last completed commit). Writes go to compute nodes tagged with the xid and stay
+//! invisible to everyone else. COMMIT then runs, under one mutex so commits are totally ordered:
+//!
+//! 1. write the new catalog version, if the transaction ran DDL (`catalog-<csn>.json`, fsynced);
+//! 2. append the `Commit` record to the commit log and fsync it — the transaction is now durable;
+//! 3. tell every node the transaction wrote to that xid committed at csn;
+//! 4. publish the csn as the snapshot for new transactions.
+//!
+//! Because step 4 follows step 3, a snapshot never sees a commit that some node has not applied.
+//! A node that misses step 3 (it died) is settled from the log when it reattaches.
+
+pub mod commit_log;
+pub mod locks;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+
+use blueshift_storage::Snapshot;
+
+use crate::catalog::Catalog;
+use crate::cluster::Cluster;
+use crate::error::{Error, Result, SqlState};
+use commit_log::{CommitLog, LogRecord, Recovered};
+pub use locks::{LockKey, LockManager};
+
+/// How many ids one `Reserve` record covers.
+const RESERVE_BATCH: u64 = 10_000;
+
+/// A transaction in progress, owned by its session.
+#[derive(Debug)]
+pub struct Transaction {
+    pub xid: u64,
+    pub snapshot: Snapshot,
+    /// Catalog as changed by this transaction's DDL so far.
+    catalog: Option<Catalog>,
+    pub written_nodes: BTreeSet<usize>,
+    pub written_tables: BTreeSet<u32>,
+    pub dropped_tables: Vec<u32>,
+}
+
+impl Transaction {
+    pub fn has_changes(&self) -> bool {
+        self.catalog.is_some() || !self.written_nodes.is_empty() || !self.written_tables.is_empty()
+    }
+
+    /// The catalog this transaction sees: its own DDL on top of the latest committed catalog.
+    pub fn catalog(&self, manager: &TransactionManager) -> Arc<Catalog> {
+        match &self.catalog {
+            Some(own) => Arc::new(own.clone()),
+            None => manager.catalog(),
+        }
+    }
+
+    pub fn changed_catalog(&self) -> bool {
+        self.catalog.is_some()
+    }
+}
+
+/// What became of a transaction that a compute node still holds uncommitted writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Committed(u64),
+    Aborted,
+    InProgress,
+}
+
+struct State {
+    next_xid: u64,
+    xid_limit: u64,
+    next_identity: i64,
+    identity_limit: i64,
+    /// csn of the last commit applied on every node it touched.
+    last_csn: u64,
+    /// Transactions in progress, with their snapshot csn.
+    active: BTreeMap<u64, u64>,
+    committed: HashMap<u64, u64>,
+    table_last_write: HashMap<u32, u64>,
+}
+
+pub struct TransactionManager {
+    dir: PathBuf,
+    log: tokio::sync::Mutex<CommitLog>,
+    state: Mutex<State>,
+    catalog: RwLock<Arc<Catalog>>,
+    pub locks: LockManager,
+    /// Tables whose files should be removed from the compute nodes.
+    pending_drops: Mutex<Vec<u32>>,
+}
+
+impl TransactionManager {
+    /// Opens the transaction state in `dir`, recovering it from the commit log.
+    pub fn open(dir: &Path) -> Result<TransactionManager> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::internal(format!("cannot create {}: {e}", dir.display())))?;
+        let (log, recovered) = CommitLog::open(dir)?;
+        let Recovered {
+            xid_limit,
+            identity_limit,
+            last_csn,
+            catalog_csn,
+            committed,
+            table_last_write,
+            dropped,
+        } = recovered;
+        let catalog = if catalog_csn == 0 {
+            Catalog::new()
+        } else {
+            load_catalog(&catalog_path(dir, catalog_csn))?
+        };
+        remove_old_catalogs(dir, catalog_csn);
+        let (catalog, temp_tables) = catalog.without_temp_tables();
+        let mut pending_drops = dropped;
+        pending_drops.extend(temp_tables);
+        Ok(TransactionManager {
+            dir: dir.to_path_buf(),
+            log: tokio::sync::Mutex::new(log),
+            state: Mutex::new(State {
+                next_xid: xid_limit.max(1),
+                xid_limit,
+                next_identity: identity_limit,
+                identity_limit,
+                last_csn,
+                active: BTreeMap::new(),
+                committed,
+                table_last_write,
+            }),
+            catalog: RwLock::new(Arc::new(catalog)),
+            locks: LockManager::default(),
+            pending_drops: Mutex::new(pending_drops),
+        })
+    }
+
+    /// The latest committed catalog.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        Arc::clone(&self.catalog.read().unwrap())
+    }
+
+    pub fn last_csn(&self) -> u64 {
+        self.state.lock().unwrap().last_csn
+    }
+
+    /// Starts a transaction with a snapshot of everything committed so far.
+    pub async fn begin(&self) -> Result<Transaction> {
+        let needs_reserve = {
+            let state = self.state.lock().unwrap();
+            state.next_xid >= state.xid_limit
+        };
+        if needs_reserve {
+            self.reserve_xids().await?;
+        }
+        let mut state = self.state.lock().unwrap();
+        let xid = state.next_xid;
+        state.next_xid += 1;
+        let csn = state.last_csn;
+        state.active.insert(xid, csn);
+        Ok(Transaction {
+            xid,
+            snapshot: Snapshot { csn, xid },
+            catalog: None,
+            written_nodes: BTreeSet::new(),
+            written_tables: BTreeSet::new(),
+            dropped_tables: Vec::new(),
+        })
+    }
+
+    async fn reserve_xids(&self) -> Result<()> {
+        let mut log = self.log.lock().await;
+        let (xid_limit, identity_limit) = {
+            let state = self.state.lock().unwrap();
+            if state.next_xid < state.xid_limit {
+                return Ok(());
+            }
+            (state.next_xid + RESERVE_BATCH, state.identity_limit)
+        };
+        log.append(&LogRecord::Reserve {
+            xid_limit,
+            identity_limit,
+        })?;
+        self.state.lock().unwrap().xid_limit = xid_limit;
+        Ok(())
+    }
+
+    /// Hands out `count` consecutive values for IDENTITY columns, never reused across restarts.
+    pub async fn allocate_identities(&self, count: u64) -> Result<i64> {
+        let count = count as i64;
+        let mut log = self.log.lock().await;
+        let (start, reserve) = {
+            let mut state = self.state.lock().unwrap();
+            let start = state.next_identity;
+            state.next_identity += count;
+            (start, state.next_identity > state.identity_limit)
+        };
+        if reserve {
+            let (xid_limit, identity_limit) = {
+                let state = self.state.lock().unwrap();
+                (state.xid_limit, state.next_identity + RESERVE_BATCH as i64)
+            };
+            log.append(&LogRecord::Reserve {
+                xid_limit,
+                identity_limit,
+            })?;
+            self.state.lock().unwrap().identity_limit = identity_limit;
+        }
+        Ok(start)
+    }
+
+    /// Gives the transaction its own copy of the catalog to change, taking the catalog lock so
+    /// DDL transactions run one at a time.
+    pub async fn catalog_for_ddl<'t>(&self, txn: &'t mut Transaction) -> Result<&'t mut Catalog> {
+        self.locks.acquire(LockKey::Catalog, txn.xid).await?;
+        if txn.catalog.is_none() {
+            txn.catalog = Some(self.catalog().as_ref().clone());
+        }
+        Ok(txn.catalog.as_mut().expect("just set"))
+    }
+
+    /// Takes the write lock of a table. Fails with Redshift's serializable isolation error (1023)
+    /// if another transaction committed a change to the table after this one's snapshot: writing
+    /// on top of rows this transaction cannot see would break serializability.
+    pub async fn lock_for_write(&self, txn: &mut Transaction, table: u32, name: &str) -> Result<()> {
+        self.locks.acquire(LockKey::Table(table), txn.xid).await?;
+        let last_write = self
+            .state
+            .lock()
+            .unwrap()
+            .table_last_write
+            .get(&table)
+            .copied()
+            .unwrap_or(0);
+        if last_write > txn.snapshot.csn {
+            return Err(Error::new(
+                SqlState::SerializationFailure,
+                format!("1023: Serializable isolation violation on table - {table}, transactions forming the cycle are: {}", txn.xid),
+            )
+            .with_detail(format!(
+                "Table \"{name}\" was changed by a transaction that committed after this transaction's snapshot."
+            )));
+        }
+        txn.written_tables.insert(table);
+        Ok(())
+    }
+
+    /// Commits: makes the transaction durable, then visible. On error nothing is committed.
+    pub async fn commit(&self, txn: Transaction, cluster: &Cluster) -> Result<()> {
+        if !txn.has_changes() {
+            self.finish(&txn);
+            return Ok(());
+        }
+        let mut log = self.log.lock().await;
+        let csn = self.state.lock().unwrap().last_csn + 1;
+        let durable = (|| -> Result<()> {
+            if let Some(catalog) = &txn.catalog {
+                write_catalog(&catalog_path(&self.dir, csn), catalog)?;
+            }
+            log.append(&LogRecord::Commit {
+                xid: txn.xid,
+                csn,
+                catalog: txn.catalog.is_some(),
+                wrote: txn.written_tables.clone(),
+                dropped: txn.dropped_tables.clone(),
+            })
+        })();
+        if let Err(e) = durable {
+            drop(log);
+            self.abort(txn, cluster).await;
+            return Err(e);
+        }
+        cluster.commit_on(&txn.written_nodes, txn.xid, csn).await;
+        {
+            let mut state = self.state.lock().unwrap();
+            state.committed.insert(txn.xid, csn);
+            for table in &txn.written_tables {
+                state.table_last_write.insert(*table, csn);
+            }
+            state.last_csn = csn;
+        }
+        if let Some(catalog) = &txn.catalog {
+            *self.catalog.write().unwrap() = Arc::new(catalog.clone());
+            remove_old_catalogs(&self.dir, csn);
+        }
+        drop(log);
+        self.finish(&txn);
+        if !txn.dropped_tables.is_empty() {
+            self.pending_drops
+                .lock()
+                .unwrap()
+                .extend(txn.dropped_tables.iter().copied());
+            self.drop_table_files(cluster).await;
+        }
+        Ok(())
+    }
+
+    /// Rolls back: every node discards the transaction's writes.
+    pub async fn abort(&self, txn: Transaction, cluster: &Cluster) {
+        cluster.abort_on(&txn.written_nodes, txn.xid).await;
+        self.finish(&txn);
+    }
+
+    fn finish(&self, txn: &Transaction) {
+        self.state.lock().unwrap().active.remove(&txn.xid);
+        self.locks.release_all(txn.xid);
+    }
+
+    /// What happened to a transaction a node reports uncommitted writes for.
+    pub fn outcome(&self, xid: u64) -> Outcome {
+        let state = self.state.lock().unwrap();
+        if let Some(csn) = state.committed.get(&xid) {
+            Outcome::Committed(*csn)
+        } else if state.active.contains_key(&xid) {
+            Outcome::InProgress
+        } else {
+            Outcome::Aborted
+        }
+    }
+
+    /// Removes the files of dropped tables from every node; retried later for unreachable nodes.
+    pub async fn drop_table_files(&self, cluster: &Cluster) {
+        let tables: Vec<u32> = std::mem::take(&mut *self.pending_drops.lock().unwrap());
+        if tables.is_empty() {
+            return;
+        }
+        if let Err(e) = cluster.drop_tables(&tables).await {
+            tracing::warn!(error = %e, "could not remove dropped tables' files yet");
+            self.pending_drops.lock().unwrap().extend(tables);
+        }
+    }
+}
+
+fn catalog_path(dir: &Path, csn: u64) -> PathBuf {
+    dir.join(format!("catalog-{csn}.json"))
+}
+
+fn write_catalog(path: &Path, catalog: &Catalog) -> Result<()> {
+    let bytes = serde_json::to_vec(catalog).expect("catalogs serialize");
+    let tmp = path.with_extension("tmp");
+    let io = |e: std::io::Error| Error::internal(format!("cannot write {}: {e}", path.display()));
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(&bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)?;
+    std::fs::File::open(path.parent().expect("has a parent"))
+        .and_then(|d| d.sync_all())
+        .map_err(io)
+}
+
+fn load_catalog(path: &Path) -> Result<Catalog> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::internal(format!("cannot read catalog {}: {e}", path.display())))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::internal(format!("corrupt catalog {}: {e}", path.display())))
+}
+
+/// Deletes catalog versions other than the current one (older ones, and newer ones written by a
+/// commit that crashed before its log record).
+fn remove_old_catalogs(dir: &Path, current: u64) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(csn) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("catalog-"))
+            .and_then(|n| n.strip_suffix(".json").or_else(|| n.strip_suffix(".tmp")))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        if csn != current {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
