@@ -7,7 +7,7 @@ use std::sync::Arc;
 use arrow::datatypes::Schema;
 use blueshift_proto::{SliceScanNode, Snapshot as SnapshotProto};
 use blueshift_storage::Snapshot;
-use datafusion::common::{DataFusionError, Result};
+use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion_proto::physical_plan::{
@@ -54,6 +54,14 @@ impl BlueshiftCodec {
             slices: scan.slices().to_vec(),
             per_task: scan.dispatch() == SliceDispatch::PerTask,
             locations: scan.locations().as_ref().clone(),
+            missing_values: spec
+                .columns
+                .iter()
+                .map(|c| match &c.missing {
+                    Some(value) => Ok(protobuf::ScalarValue::try_from(value)?.encode_to_vec()),
+                    None => Ok(Vec::new()),
+                })
+                .collect::<Result<Vec<_>>>()?,
         })
     }
 
@@ -75,12 +83,23 @@ impl BlueshiftCodec {
             .iter()
             .zip(&node.column_names)
             .zip(file_schema.fields())
-            .map(|((id, name), field)| ScanColumn {
-                id: *id,
-                name: name.clone(),
-                data_type: field.data_type().clone(),
+            .enumerate()
+            .map(|(i, ((id, name), field))| {
+                let missing = match node.missing_values.get(i) {
+                    Some(bytes) if !bytes.is_empty() => {
+                        let proto = protobuf::ScalarValue::decode(bytes.as_slice()).map_err(decode_error)?;
+                        Some(ScalarValue::try_from(&proto).map_err(decode_error)?)
+                    }
+                    _ => None,
+                };
+                Ok(ScanColumn {
+                    id: *id,
+                    name: name.clone(),
+                    data_type: field.data_type().clone(),
+                    missing,
+                })
             })
-            .collect();
+            .collect::<Result<Vec<_>>>()?;
         let decode_ctx = PhysicalPlanDecodeContext::new(ctx, self);
         let filters = node
             .filters

@@ -22,7 +22,7 @@ use blueshift_storage::{
     NodeStore, ROWID_COLUMN, Snapshot, VisibleSegment, column_field_name, encode_rowid,
 };
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{DataFusionError, Result, internal_err};
+use datafusion::common::{DataFusionError, Result, ScalarValue, internal_err};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::{ParquetAccessPlan, RowGroupAccess};
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
@@ -49,6 +49,8 @@ pub struct ScanColumn {
     pub id: u32,
     pub name: String,
     pub data_type: DataType,
+    /// What rows written before the column was added read as (`None`: NULL).
+    pub missing: Option<ScalarValue>,
 }
 
 /// Everything about a scan except which slices it covers.
@@ -226,19 +228,34 @@ impl SliceScanExec {
                 futures::stream::empty(),
             )));
         }
+        let batch_size = context.session_config().batch_size();
         if spec.with_rowid {
-            return read_with_rowids(spec, slice, segments, context.session_config().batch_size());
+            return read_positional(spec, slice, segments, batch_size);
         }
-        let plan = parquet_plan(&spec, &segments)?;
-        inner.lock().unwrap().push(Arc::clone(&plan));
-        let stream = plan.execute(0, context)?;
-        let schema = Arc::clone(&output_schema);
+        // Segments older than a column added with a default are read position by position, to
+        // fill in that default; all others through the Parquet reader with pushdown.
+        let (positional, pushdown): (Vec<_>, Vec<_>) =
+            segments.into_iter().partition(|s| needs_defaults(&spec, s));
+        let mut streams: Vec<SendableRecordBatchStream> = Vec::new();
+        if !pushdown.is_empty() {
+            let plan = parquet_plan(&spec, &pushdown)?;
+            inner.lock().unwrap().push(Arc::clone(&plan));
+            let stream = plan.execute(0, context)?;
+            let schema = Arc::clone(&output_schema);
+            streams.push(Box::pin(RecordBatchStreamAdapter::new(
+                Arc::clone(&output_schema),
+                stream.map(move |batch| {
+                    let batch = batch?;
+                    Ok(RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())?)
+                }),
+            )));
+        }
+        if !positional.is_empty() {
+            streams.push(read_positional(Arc::clone(&spec), slice, positional, batch_size)?);
+        }
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             output_schema,
-            stream.map(move |batch| {
-                let batch = batch?;
-                Ok(RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())?)
-            }),
+            futures::stream::iter(streams).flatten(),
         )))
     }
 }
@@ -338,8 +355,17 @@ fn access_plan(segment: &VisibleSegment, deleted: &roaring::RoaringBitmap) -> Pa
     ParquetAccessPlan::new(access)
 }
 
-/// Reads segments row by row position (no pushdown) so every row can carry its address.
-fn read_with_rowids(
+/// Whether a segment predates a projected column that has a default for old rows.
+fn needs_defaults(spec: &SliceScanSpec, segment: &VisibleSegment) -> bool {
+    spec.projection.iter().any(|&i| {
+        let column = &spec.columns[i];
+        column.missing.is_some() && segment.entry.written_before_column(column.id)
+    })
+}
+
+/// Reads segments by row position, without pushdown: every row can carry its address
+/// (`__rowid`), and columns a segment predates are filled with their defaults.
+fn read_positional(
     spec: Arc<SliceScanSpec>,
     slice: u32,
     segments: Vec<VisibleSegment>,
@@ -352,7 +378,7 @@ fn read_with_rowids(
             let spec = Arc::clone(&spec);
             let schema = Arc::clone(&schema);
             async move {
-                tokio::task::spawn_blocking(move || segment_with_rowids(&spec, slice, &segment, &schema, batch_size))
+                tokio::task::spawn_blocking(move || read_segment(&spec, slice, &segment, &schema, batch_size))
                     .await
                     .map_err(|e| DataFusionError::External(Box::new(e)))?
             }
@@ -362,7 +388,7 @@ fn read_with_rowids(
     Ok(Box::pin(RecordBatchStreamAdapter::new(output_schema, stream)))
 }
 
-fn segment_with_rowids(
+fn read_segment(
     spec: &SliceScanSpec,
     slice: u32,
     segment: &VisibleSegment,
@@ -398,15 +424,20 @@ fn segment_with_rowids(
                     match source {
                         Some(index) => arrow::compute::cast(batch.column(index), &column.data_type)
                             .map_err(DataFusionError::from),
-                        None => Ok(arrow::array::new_null_array(&column.data_type, batch.num_rows())),
+                        None => match &column.missing {
+                            Some(value) => value.to_array_of_size(batch.num_rows()),
+                            None => Ok(arrow::array::new_null_array(&column.data_type, batch.num_rows())),
+                        },
                     }
                 })
                 .collect::<Result<_>>()?;
-            let rowids: UInt64Array = positions
-                .iter()
-                .map(|&p| encode_rowid(slice, segment.entry.id, p))
-                .collect();
-            columns.push(Arc::new(rowids));
+            if spec.with_rowid {
+                let rowids: UInt64Array = positions
+                    .iter()
+                    .map(|&p| encode_rowid(slice, segment.entry.id, p))
+                    .collect();
+                columns.push(Arc::new(rowids));
+            }
             Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
         })
         .collect()

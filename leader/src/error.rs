@@ -312,7 +312,6 @@ fn from_schema_error(e: &datafusion::common::SchemaError) -> Error {
                 format!("column \"{name}\" specified more than once"),
             )
         }
-        other => Error::new(SqlState::SyntaxError, other.to_string()),
     }
 }
 

@@ -121,6 +121,10 @@ pub struct ColumnDef {
     pub identity: Option<Identity>,
     /// Redshift ENCODE name (upper case), e.g. AZ64, LZO, RAW.
     pub encoding: String,
+    /// For a column added by ALTER TABLE with a DEFAULT: the value (a SQL literal) that rows
+    /// written before the column existed read as.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub missing_value: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

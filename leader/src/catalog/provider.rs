@@ -17,12 +17,12 @@ use blueshift_compute::{ScanColumn, SliceDispatch, SliceScanExec, SliceScanSpec}
 use blueshift_storage::{ROWID_COLUMN, Snapshot, column_field_name};
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, Session, TableProvider};
 use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Column, DFSchema, DataFusionError, Result as DfResult};
+use datafusion::common::{Column, DFSchema, DataFusionError, Result as DfResult, ScalarValue};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
 use datafusion::datasource::ViewTable;
 use datafusion::execution::{SendableRecordBatchStream, SessionState, SessionStateBuilder, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
-use datafusion::logical_expr::{Expr, LogicalPlan, TableProviderFilterPushDown, TableType};
+use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, TableProviderFilterPushDown, TableType};
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan};
@@ -268,6 +268,43 @@ async fn plan_view(cell: &Arc<ContextCell>, services: &Arc<Services>, view: &Vie
 static EXPRESSION_PLANNER: LazyLock<SessionState> =
     LazyLock::new(|| SessionStateBuilder::new().with_default_features().build());
 
+/// A SQL literal for a constant, as stored in the catalog.
+pub fn scalar_literal(value: &ScalarValue) -> String {
+    if value.is_null() {
+        return "NULL".into();
+    }
+    let text = value.to_string();
+    match value.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => format!("'{}'", text.replace('\'', "''")),
+        DataType::Boolean | DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 => text,
+        DataType::Float32 | DataType::Float64 | DataType::Decimal128(_, _) => text,
+        other => format!("CAST('{}' AS {})", text.replace('\'', "''"), sql_type_name(&other)),
+    }
+}
+
+fn sql_type_name(data_type: &DataType) -> String {
+    super::SqlType::from_arrow(data_type)
+        .map(|t| t.pg_name())
+        .unwrap_or_else(|_| "varchar".into())
+}
+
+/// Evaluates a constant SQL literal to a value of `data_type`.
+fn literal_value(literal: &str, data_type: &DataType) -> DfResult<ScalarValue> {
+    let empty = DFSchema::empty();
+    let expr = EXPRESSION_PLANNER.create_logical_expr(literal, &empty)?;
+    let physical = EXPRESSION_PLANNER.create_physical_expr(expr, &empty)?;
+    let batch = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(1)),
+    )?;
+    let value = match physical.evaluate(&batch)? {
+        datafusion::logical_expr::ColumnarValue::Scalar(v) => v,
+        datafusion::logical_expr::ColumnarValue::Array(a) => ScalarValue::try_from_array(&a, 0)?,
+    };
+    value.cast_to(data_type)
+}
+
 /// The Arrow schema of a table as queries see it (all columns nullable: NOT NULL is enforced on
 /// write by the sink, with PostgreSQL's error).
 pub fn arrow_schema(table: &TableDef) -> SchemaRef {
@@ -285,7 +322,6 @@ pub struct BlueshiftTable {
     schema_name: String,
     def: Arc<TableDef>,
     services: Arc<Services>,
-    with_rowid: bool,
     schema: SchemaRef,
     defaults: HashMap<String, Expr>,
 }
@@ -322,7 +358,6 @@ impl BlueshiftTable {
             schema_name: schema_name.to_string(),
             def,
             services,
-            with_rowid,
             schema: Arc::new(Schema::new(fields)),
             defaults,
         })
@@ -422,12 +457,19 @@ impl TableProvider for BlueshiftTable {
                 .def
                 .columns
                 .iter()
-                .map(|c| ScanColumn {
-                    id: c.id,
-                    name: c.name.clone(),
-                    data_type: c.sql_type.arrow_type(),
+                .map(|c| {
+                    Ok(ScanColumn {
+                        id: c.id,
+                        name: c.name.clone(),
+                        data_type: c.sql_type.arrow_type(),
+                        missing: c
+                            .missing_value
+                            .as_deref()
+                            .map(|literal| literal_value(literal, &c.sql_type.arrow_type()))
+                            .transpose()?,
+                    })
                 })
-                .collect(),
+                .collect::<DfResult<_>>()?,
             projection: table_columns.clone(),
             filters: filters
                 .iter()

@@ -39,7 +39,7 @@ const ENCODINGS: &[&str] = &[
     "TEXT255", "TEXT32K", "ZSTD",
 ];
 
-fn ident(name: &str) -> String {
+pub(crate) fn ident(name: &str) -> String {
     let mut name = name.to_lowercase();
     if name.len() > MAX_NAME_BYTES {
         let mut end = MAX_NAME_BYTES;
@@ -52,7 +52,7 @@ fn ident(name: &str) -> String {
 }
 
 /// A table definition being assembled from column definitions and attributes.
-struct Builder {
+pub(crate) struct Builder {
     table: TableDef,
     column_dist_key: Option<String>,
     column_sort_key: Vec<String>,
@@ -85,7 +85,26 @@ impl Builder {
         }
     }
 
-    fn add_column(&mut self, name: String, sql_type: SqlType) -> Result<&mut ColumnDef> {
+    /// A builder that adds to an existing table (ALTER TABLE ADD COLUMN).
+    pub(crate) fn from_table(table: TableDef) -> Builder {
+        Builder {
+            table,
+            column_dist_key: None,
+            column_sort_key: Vec::new(),
+            explicit_encoding: false,
+        }
+    }
+
+    /// Whether the columns added declared a distribution, sort or primary key.
+    pub(crate) fn has_keys(&self) -> bool {
+        self.column_dist_key.is_some() || !self.column_sort_key.is_empty()
+    }
+
+    pub(crate) fn into_table(self) -> TableDef {
+        self.table
+    }
+
+    pub(crate) fn add_column(&mut self, name: String, sql_type: SqlType) -> Result<&mut ColumnDef> {
         if self.table.column(&name).is_some() {
             return Err(Error::new(
                 SqlState::DuplicateColumn,
@@ -108,12 +127,13 @@ impl Builder {
             default: None,
             identity: None,
             encoding: String::new(),
+            missing_value: None,
         });
         Ok(self.table.columns.last_mut().expect("just pushed"))
     }
 
     /// Adds a column from its AST definition, with its options.
-    fn column(&mut self, def: &sqlparser::ast::ColumnDef) -> Result<()> {
+    pub(crate) fn column(&mut self, def: &sqlparser::ast::ColumnDef) -> Result<()> {
         let name = ident(&def.name.value);
         let sql_type = SqlType::from_ast(&def.data_type)?;
         let mut dist_key = false;
@@ -369,7 +389,7 @@ impl Builder {
 }
 
 /// The encoding Redshift gives a column that names none.
-fn default_encoding(sql_type: &SqlType, in_sort_key: bool, temporary: bool) -> String {
+pub(crate) fn default_encoding(sql_type: &SqlType, in_sort_key: bool, temporary: bool) -> String {
     if temporary || in_sort_key {
         return "RAW".into();
     }
@@ -434,9 +454,9 @@ pub async fn create(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     }
     let temp_owner = (schema == ctx.session.temp_schema()).then_some(ctx.session.pid);
     let like_source = like_source(&create);
-    let source = match like_source {
+    let source = match &like_source {
         Some((source, _)) => {
-            let (s, t) = ctx.resolve(&source)?;
+            let (s, t) = ctx.resolve(source)?;
             Some(ctx.catalog().table(&s, &t).cloned().ok_or_else(|| {
                 Error::new(SqlState::WrongObjectType, format!("\"{t}\" is not a table"))
             })?)

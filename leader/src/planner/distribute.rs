@@ -14,7 +14,6 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::config::ConfigOptions;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
-use datafusion::physical_plan::coalesce_batches::CoalesceBatchesExec;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
@@ -29,7 +28,7 @@ pub struct DistributeScans;
 
 /// Whether `plan` can run on a slice's rows alone, with its input.
 fn runs_per_slice(plan: &Arc<dyn ExecutionPlan>) -> bool {
-    if plan.is::<FilterExec>() || plan.is::<ProjectionExec>() || plan.is::<CoalesceBatchesExec>() {
+    if plan.is::<FilterExec>() || plan.is::<ProjectionExec>() {
         return true;
     }
     plan.downcast_ref::<AggregateExec>()

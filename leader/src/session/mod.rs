@@ -479,7 +479,7 @@ impl Session {
     }
 
     /// Drops this session's temporary tables and rolls back an open transaction.
-    pub async fn close(&self) {
+    pub async fn close(self: &Arc<Self>) {
         let mut block = self.block.lock().await;
         if let Block::Open(txn) = std::mem::replace(&mut *block, Block::Idle) {
             self.abort(txn).await;

@@ -176,7 +176,10 @@ pub fn split_statements(sql: &str) -> Result<Vec<StatementText>> {
     let mut keywords = Vec::new();
     let mut depth = 0i32;
     let mut cursor = 0usize;
-    let flush = |current: &mut String, keywords: &mut Vec<String>, statements: &mut Vec<StatementText>| {
+    // Keywords are the unquoted words a statement starts with.
+    let mut leading = true;
+    let flush = |current: &mut String, keywords: &mut Vec<String>, statements: &mut Vec<StatementText>, leading: &mut bool| {
+        *leading = true;
         let text = current.trim().to_string();
         if !text.is_empty() {
             statements.push(StatementText {
@@ -201,16 +204,20 @@ pub fn split_statements(sql: &str) -> Result<Vec<StatementText>> {
         cursor = end.max(cursor);
         match &token.token {
             Token::SemiColon if depth == 0 => {
-                flush(&mut current, &mut keywords, &mut statements);
+                flush(&mut current, &mut keywords, &mut statements, &mut leading);
                 continue;
             }
-            Token::LParen => depth += 1,
+            Token::LParen => {
+                depth += 1;
+                leading = false;
+            }
             Token::RParen => depth -= 1,
             Token::Word(Word {
                 value,
                 quote_style: Some('"'),
                 ..
             }) => {
+                leading = false;
                 current.push('"');
                 current.push_str(&value.to_lowercase().replace('"', "\"\""));
                 current.push('"');
@@ -220,14 +227,19 @@ pub fn split_statements(sql: &str) -> Result<Vec<StatementText>> {
                 value,
                 quote_style: None,
                 ..
-            }) if keywords.len() < 4 && depth == 0 => keywords.push(value.to_ascii_uppercase()),
+            }) => {
+                if leading && keywords.len() < 4 {
+                    keywords.push(value.to_ascii_uppercase());
+                }
+            }
             Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_))
             | Token::Whitespace(_) => {}
             _ => {
-                if keywords.is_empty() {
+                if keywords.is_empty() && leading {
                     // A statement starting with something other than a word: no keywords.
                     keywords.push(String::new());
                 }
+                leading = false;
             }
         }
         current.push_str(&sql[start..end.min(sql.len())]);
@@ -235,7 +247,7 @@ pub fn split_statements(sql: &str) -> Result<Vec<StatementText>> {
     if cursor < sql.len() {
         current.push_str(&sql[cursor..]);
     }
-    flush(&mut current, &mut keywords, &mut statements);
+    flush(&mut current, &mut keywords, &mut statements, &mut leading);
     Ok(statements)
 }
 

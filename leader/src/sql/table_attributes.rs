@@ -199,7 +199,9 @@ pub fn extract(text: &str) -> Result<(String, TableAttributes)> {
         attributes_end = Some(cursor.peek().map(offset_of).unwrap_or(text.len()));
     }
     let remaining = match (attributes_start, attributes_end) {
-        (Some(start), Some(end)) if end > start => format!("{} {}", &text[..start], &text[end..]),
+        (Some(start), Some(end)) if end > start => {
+            format!("{} {}", text[..start].trim_end(), text[end..].trim_start())
+        }
         _ => text.to_string(),
     };
     Ok((remaining.trim().to_string(), attributes))

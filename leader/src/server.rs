@@ -1,0 +1,128 @@
+//! The leader process: opens the transaction log and catalog, attaches the compute nodes, and
+//! serves PostgreSQL clients.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::catalog::provider::Services;
+use crate::cluster::Cluster;
+use crate::error::{Error, Result};
+use crate::protocol::{HandlerFactory, Handlers};
+use crate::session::SessionRegistry;
+use crate::txn::TransactionManager;
+
+/// How long the leader waits at startup for compute nodes that are not up yet.
+const NODE_WAIT: Duration = Duration::from_secs(60);
+/// How often lagging nodes are settled and dropped tables' files removed.
+const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone)]
+pub enum AuthMode {
+    /// Loopback listeners: no password.
+    Trust,
+    /// Any other listener: the superuser's password, checked with MD5.
+    Md5Password(String),
+}
+
+pub struct Server {
+    pub services: Arc<Services>,
+    pub sessions: SessionRegistry,
+    pub auth: AuthMode,
+    next_pid: AtomicI32,
+}
+
+impl Server {
+    pub fn next_pid(&self) -> i32 {
+        self.next_pid.fetch_add(1, Ordering::SeqCst)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LeaderConfig {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    /// Compute node addresses (host:port), in node order.
+    pub compute: Vec<String>,
+    pub password: Option<String>,
+}
+
+/// A started leader: where it listens, and the task serving it.
+pub struct Leader {
+    pub address: SocketAddr,
+    pub server: Arc<Server>,
+}
+
+/// Starts the leader; the returned future serves clients until `shutdown` resolves.
+pub async fn start_leader(
+    config: LeaderConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(Leader, tokio::task::JoinHandle<()>)> {
+    let auth = match (&config.password, config.listen.ip().is_loopback()) {
+        (Some(password), _) => AuthMode::Md5Password(password.clone()),
+        (None, true) => AuthMode::Trust,
+        (None, false) => {
+            return Err(Error::new(
+                crate::error::SqlState::InvalidAuthorizationSpecification,
+                format!(
+                    "listening on {} requires a password: pass --password or set BLUESHIFT_PASSWORD",
+                    config.listen
+                ),
+            ));
+        }
+    };
+    let txns = Arc::new(TransactionManager::open(&config.data_dir)?);
+    let cluster = Arc::new(Cluster::connect(&config.data_dir, &config.compute, &txns, NODE_WAIT).await?);
+    txns.drop_table_files(&cluster).await;
+    let services = Arc::new(Services {
+        cluster: Arc::clone(&cluster),
+        txns: Arc::clone(&txns),
+    });
+    let server = Arc::new(Server {
+        services,
+        sessions: SessionRegistry::default(),
+        auth,
+        next_pid: AtomicI32::new(std::process::id() as i32 % 10_000 * 100 + 1),
+    });
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
+    let address = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
+    tokio::spawn({
+        let cluster = Arc::clone(&cluster);
+        let txns = Arc::clone(&txns);
+        async move {
+            loop {
+                tokio::time::sleep(MAINTENANCE_INTERVAL).await;
+                cluster.reconcile_lagging(&txns).await;
+                txns.drop_table_files(&cluster).await;
+            }
+        }
+    });
+    let handlers = Handlers::new(Arc::clone(&server));
+    let task = tokio::spawn(async move {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => break,
+                accepted = listener.accept() => match accepted {
+                    Ok((socket, _)) => {
+                        let _ = socket.set_nodelay(true);
+                        let factory = Arc::new(HandlerFactory(Arc::clone(&handlers)));
+                        tokio::spawn(async move {
+                            if let Err(e) = pgwire::tokio::process_socket(socket, None, factory).await {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        });
+                    }
+                    Err(e) => tracing::warn!(error = %e, "accept failed"),
+                },
+            }
+        }
+    });
+    Ok((Leader { address, server }, task))
+}
