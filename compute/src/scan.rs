@@ -246,7 +246,7 @@ impl SliceScanExec {
                 Arc::clone(&output_schema),
                 stream.map(move |batch| {
                     let batch = batch?;
-                    Ok(RecordBatch::try_new(Arc::clone(&schema), batch.columns().to_vec())?)
+                    Ok(with_schema(&schema, batch.columns().to_vec(), batch.num_rows())?)
                 }),
             )));
         }
@@ -355,6 +355,16 @@ fn access_plan(segment: &VisibleSegment, deleted: &roaring::RoaringBitmap) -> Pa
     ParquetAccessPlan::new(access)
 }
 
+/// A batch of `rows` rows; the row count is explicit because a scan may return no columns
+/// (`count(*)`).
+fn with_schema(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
+    Ok(RecordBatch::try_new_with_options(
+        Arc::clone(schema),
+        columns,
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?)
+}
+
 /// Whether a segment predates a projected column that has a default for old rows.
 fn needs_defaults(spec: &SliceScanSpec, segment: &VisibleSegment) -> bool {
     spec.projection.iter().any(|&i| {
@@ -438,7 +448,7 @@ fn read_segment(
                     .collect();
                 columns.push(Arc::new(rowids));
             }
-            Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+            Ok(with_schema(schema, columns, positions.len())?)
         })
         .collect()
 }

@@ -320,7 +320,9 @@ fn from_schema_error(e: &datafusion::common::SchemaError) -> Error {
 fn classify_message(message: &str) -> Error {
     let lower = message.to_ascii_lowercase();
     if let Some(name) = extract_quoted(message, "table '", "' not found") {
-        return Error::undefined_table(&name);
+        // DataFusion reports the resolved name (dev.<schema>.t); the user wrote the last part.
+        let short = name.rsplit('.').next().unwrap_or(&name);
+        return Error::undefined_table(short);
     }
     if lower.contains("divide by zero") || lower.contains("division by zero") {
         return Error::new(SqlState::DivisionByZero, "division by zero");
@@ -366,7 +368,7 @@ mod tests {
     fn datafusion_errors_get_postgres_codes() {
         let e = from_datafusion(&DataFusionError::Plan("table 'dev.public.nope' not found".into()));
         assert_eq!(e.state, SqlState::UndefinedTable);
-        assert_eq!(e.message, "relation \"dev.public.nope\" does not exist");
+        assert_eq!(e.message, "relation \"nope\" does not exist");
         let e = from_datafusion(&DataFusionError::ArrowError(
             Box::new(arrow::error::ArrowError::DivideByZero),
             None,

@@ -14,6 +14,7 @@ use datafusion::common::{DataFusionError, Result};
 use datafusion::config::ConfigOptions;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
+use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
@@ -77,7 +78,12 @@ impl PhysicalOptimizerRule for DistributeScans {
             let gather = NetworkCoalesceExec::try_new(stage, tasks, 1)?;
             Ok(Transformed::new(Arc::new(gather), true, TreeNodeRecursion::Jump))
         })?;
-        Ok(transformed.data)
+        // The distributed plan's root runs as a single stream on the leader.
+        let plan = transformed.data;
+        if plan.output_partitioning().partition_count() > 1 {
+            return Ok(Arc::new(CoalescePartitionsExec::new(plan)));
+        }
+        Ok(plan)
     }
 
     fn name(&self) -> &str {

@@ -2,6 +2,7 @@
 //! distributed planner that sends scans to the compute nodes.
 
 pub mod distribute;
+pub mod functions;
 
 use std::sync::Arc;
 
@@ -33,6 +34,7 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
     let builder = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
+        .with_scalar_functions(functions::redshift_functions())
         .with_catalog_list(Arc::new(BlueshiftCatalogList::new(cell, services)))
         .with_physical_optimizer_rule(Arc::new(distribute::DistributeScans))
         .with_distributed_worker_resolver(distribute::ClusterWorkers(Arc::clone(&cluster)))

@@ -1,0 +1,163 @@
+//! PostgreSQL's names for unnamed result columns.
+//!
+//! `SELECT count(*), max(x), 1` returns columns named `count`, `max` and `?column?` in Redshift;
+//! DataFusion would name them after the whole expression. Clients show these names and CREATE
+//! TABLE AS turns them into column names, so every select list is given PostgreSQL's names before
+//! planning — except where two columns would share a name, which DataFusion cannot plan.
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{
+    Expr, Ident, Query, SelectItem, SetExpr, Statement, VisitMut, VisitorMut,
+};
+
+use crate::catalog::SqlType;
+
+/// PostgreSQL's name for the column of an unnamed expression (`?column?` when it has none).
+pub fn column_name(expr: &Expr) -> String {
+    name_of(expr).unwrap_or_else(|| "?column?".to_string())
+}
+
+fn name_of(expr: &Expr) -> Option<String> {
+    Some(match expr {
+        Expr::Identifier(i) => i.value.to_lowercase(),
+        Expr::CompoundIdentifier(parts) => parts.last()?.value.to_lowercase(),
+        Expr::Function(f) => f.name.0.last()?.as_ident()?.value.to_lowercase(),
+        Expr::Cast { expr, data_type, .. } => match name_of(expr) {
+            Some(name) => name,
+            None => type_name(data_type)?,
+        },
+        Expr::Nested(inner) => return name_of(inner),
+        Expr::Case { .. } => "case".into(),
+        Expr::Exists { .. } => "exists".into(),
+        Expr::Subquery(query) => return first_column_name(query),
+        Expr::Extract { .. } => "date_part".into(),
+        Expr::Substring { .. } => "substring".into(),
+        Expr::Trim { .. } => "btrim".into(),
+        Expr::Position { .. } => "position".into(),
+        Expr::Ceil { .. } => "ceil".into(),
+        Expr::Floor { .. } => "floor".into(),
+        Expr::Overlay { .. } => "overlay".into(),
+        _ => return None,
+    })
+}
+
+/// The `pg_type` name a cast to `data_type` produces (e.g. `int4` for INTEGER).
+fn type_name(data_type: &sqlparser::ast::DataType) -> Option<String> {
+    Some(
+        match SqlType::from_ast(data_type).ok()? {
+            SqlType::SmallInt => "int2",
+            SqlType::Integer => "int4",
+            SqlType::BigInt => "int8",
+            SqlType::Decimal { .. } => "numeric",
+            SqlType::Real => "float4",
+            SqlType::Double => "float8",
+            SqlType::Boolean => "bool",
+            SqlType::Char { .. } => "bpchar",
+            SqlType::Varchar { .. } => "varchar",
+            SqlType::Date => "date",
+            SqlType::Timestamp => "timestamp",
+            SqlType::Timestamptz => "timestamptz",
+            SqlType::Time => "time",
+        }
+        .to_string(),
+    )
+}
+
+fn first_column_name(query: &Query) -> Option<String> {
+    match query.body.as_ref() {
+        SetExpr::Select(select) => match select.projection.first()? {
+            SelectItem::UnnamedExpr(e) => name_of(e),
+            SelectItem::ExprWithAlias { alias, .. } => Some(alias.value.to_lowercase()),
+            _ => None,
+        },
+        SetExpr::Query(q) => first_column_name(q),
+        _ => None,
+    }
+}
+
+struct Namer;
+
+impl VisitorMut for Namer {
+    type Break = ();
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        name_select_lists(query.body.as_mut());
+        ControlFlow::Continue(())
+    }
+}
+
+fn name_select_lists(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            let mut taken: HashSet<String> = HashSet::new();
+            let mut wanted = Vec::with_capacity(select.projection.len());
+            for item in &select.projection {
+                let name = match item {
+                    SelectItem::UnnamedExpr(e @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))) => {
+                        taken.insert(column_name(e));
+                        None
+                    }
+                    SelectItem::UnnamedExpr(e) => Some(column_name(e)),
+                    SelectItem::ExprWithAlias { alias, .. } => {
+                        taken.insert(alias.value.to_lowercase());
+                        None
+                    }
+                    _ => None,
+                };
+                wanted.push(name);
+            }
+            let mut counts = std::collections::HashMap::<String, usize>::new();
+            for name in wanted.iter().flatten() {
+                *counts.entry(name.clone()).or_default() += 1;
+            }
+            for (item, name) in select.projection.iter_mut().zip(wanted) {
+                let Some(name) = name else { continue };
+                if taken.contains(&name) || counts[&name] > 1 {
+                    continue;
+                }
+                if let SelectItem::UnnamedExpr(expr) = item {
+                    *item = SelectItem::ExprWithAlias {
+                        expr: expr.clone(),
+                        alias: Ident::with_quote('"', name),
+                    };
+                }
+            }
+        }
+        SetExpr::Query(q) => name_select_lists(q.body.as_mut()),
+        SetExpr::SetOperation { left, .. } => name_select_lists(left),
+        _ => {}
+    }
+}
+
+/// Gives every select list in `statement` PostgreSQL's column names.
+pub fn name_columns(statement: &mut Statement) {
+    let _ = statement.visit(&mut Namer);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::parse_statement;
+
+    fn named(sql: &str) -> String {
+        let mut statement = parse_statement(sql).unwrap();
+        name_columns(&mut statement);
+        statement.to_string()
+    }
+
+    #[test]
+    fn postgres_column_names() {
+        assert_eq!(
+            named("select count(*), max(x), a, t.b, 1, x::int, '1'::int8 from t"),
+            "SELECT count(*) AS \"count\", max(x) AS \"max\", a, t.b, 1 AS \"?column?\", x::INT AS \"x\", '1'::INT8 AS \"int8\" FROM t"
+        );
+        // Two columns would be named `count`: both keep DataFusion's names.
+        assert_eq!(named("select count(a), count(b) from t"), "SELECT count(a), count(b) FROM t");
+        assert_eq!(
+            named("select * from (select sum(x) from t) s"),
+            "SELECT * FROM (SELECT sum(x) AS \"sum\" FROM t) s"
+        );
+    }
+}
