@@ -1,1 +1,7 @@
-//! placeholder
+//! Test support for Blueshift: clusters started in-process or as separate `blueshift` processes,
+//! PostgreSQL clients for them, and the sqllogictest engine that runs `.slt` files over the wire.
+
+pub mod cluster;
+pub mod slt;
+
+pub use cluster::{Cluster, ProcessCluster, blueshift_binary, connect};

@@ -7,7 +7,7 @@ pub mod functions;
 use std::sync::Arc;
 
 use blueshift_compute::BlueshiftCodec;
-use datafusion::execution::{SessionState, SessionStateBuilder};
+use datafusion::execution::{FunctionRegistry, SessionState, SessionStateBuilder};
 use datafusion::prelude::SessionConfig;
 use datafusion_distributed::{DistributedExt, SessionStateBuilderExt};
 
@@ -34,7 +34,6 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
     let builder = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
-        .with_scalar_functions(functions::redshift_functions())
         .with_catalog_list(Arc::new(BlueshiftCatalogList::new(cell, services)))
         .with_physical_optimizer_rule(Arc::new(distribute::DistributeScans))
         .with_distributed_worker_resolver(distribute::ClusterWorkers(Arc::clone(&cluster)))
@@ -44,5 +43,11 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
     let builder = builder
         .with_distributed_metrics_collection(true)
         .expect("metrics collection is a valid option");
-    builder.build()
+    let mut state = builder.build();
+    for function in functions::redshift_functions() {
+        state
+            .register_udf(function)
+            .expect("registering a scalar function cannot fail");
+    }
+    state
 }

@@ -1,0 +1,225 @@
+//! Clusters for tests: in-process (fast, for SQL tests) or as real `blueshift` processes (for
+//! failure and restart tests).
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use blueshift_leader::local::start_compute;
+use blueshift_leader::server::{LeaderConfig, start_leader};
+use tokio::sync::watch;
+use tokio_postgres::{Client, NoTls};
+
+/// Connects to a Blueshift leader as the superuser.
+pub async fn connect(port: u16) -> Result<Client, tokio_postgres::Error> {
+    let (client, connection) = tokio_postgres::connect(
+        &format!("host=127.0.0.1 port={port} user=awsuser dbname=dev connect_timeout=10"),
+        NoTls,
+    )
+    .await?;
+    tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    Ok(client)
+}
+
+/// A cluster in this process: compute nodes and leader on loopback ports, over the same gRPC
+/// paths as separate processes.
+pub struct Cluster {
+    pub port: u16,
+    pub dir: PathBuf,
+    _temp: Option<tempfile::TempDir>,
+    stop: watch::Sender<bool>,
+}
+
+impl Cluster {
+    /// A new cluster in a fresh temporary directory.
+    pub async fn start(nodes: u32, slices_per_node: u32) -> Cluster {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let dir = temp.path().to_path_buf();
+        let mut cluster = Cluster::start_in(&dir, nodes, slices_per_node).await;
+        cluster._temp = Some(temp);
+        cluster
+    }
+
+    /// A cluster over the data in `dir` (new or existing).
+    pub async fn start_in(dir: &Path, nodes: u32, slices_per_node: u32) -> Cluster {
+        let (stop, receiver) = watch::channel(false);
+        let stopped = |mut r: watch::Receiver<bool>| async move {
+            let _ = r.wait_for(|s| *s).await;
+        };
+        let mut compute = Vec::new();
+        for node in 0..nodes {
+            let (address, _) = start_compute(
+                &dir.join(format!("compute-{node}")),
+                "127.0.0.1:0",
+                slices_per_node,
+                stopped(receiver.clone()),
+            )
+            .await
+            .expect("compute node starts");
+            compute.push(address.to_string());
+        }
+        let config = LeaderConfig {
+            data_dir: dir.join("leader"),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            compute,
+            password: None,
+        };
+        let (leader, _) = start_leader(config, stopped(receiver)).await.expect("leader starts");
+        Cluster {
+            port: leader.address.port(),
+            dir: dir.to_path_buf(),
+            _temp: None,
+            stop,
+        }
+    }
+
+    pub async fn connect(&self) -> Client {
+        connect(self.port).await.expect("connects to the leader")
+    }
+
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `blueshift` binary, built (once per test process) if needed.
+pub fn blueshift_binary() -> PathBuf {
+    static BINARY: OnceLock<PathBuf> = OnceLock::new();
+    BINARY
+        .get_or_init(|| {
+            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "--workspace", "--bins", "--quiet"])
+                .current_dir(workspace)
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building blueshift failed");
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace.join("target"));
+            target.join("debug").join("blueshift")
+        })
+        .clone()
+}
+
+/// A free loopback port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// Waits until something accepts connections on `port`.
+pub fn wait_for_port(port: u16, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// A running `blueshift` process, killed (SIGKILL) when dropped.
+pub struct BlueshiftProcess {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl BlueshiftProcess {
+    /// Starts `blueshift <args>` and waits until `port` accepts connections.
+    pub fn spawn(args: &[String], port: u16, log: &Path) -> BlueshiftProcess {
+        let log = std::fs::File::create(log).expect("log file");
+        let child = Command::new(blueshift_binary())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("blueshift starts");
+        let mut process = BlueshiftProcess { child, port };
+        if !wait_for_port(port, Duration::from_secs(60)) {
+            let _ = process.child.kill();
+            panic!("blueshift {args:?} did not start listening on {port}");
+        }
+        process
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for BlueshiftProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A cluster of separate processes: `nodes` compute processes and one leader process.
+pub struct ProcessCluster {
+    pub dir: PathBuf,
+    pub leader: BlueshiftProcess,
+    pub compute: Vec<BlueshiftProcess>,
+    pub compute_ports: Vec<u16>,
+}
+
+impl ProcessCluster {
+    pub fn start(dir: &Path, nodes: usize, slices: u32) -> ProcessCluster {
+        let compute_ports: Vec<u16> = (0..nodes).map(|_| free_port()).collect();
+        let compute = compute_ports
+            .iter()
+            .enumerate()
+            .map(|(i, port)| ProcessCluster::spawn_compute(dir, i, *port, slices))
+            .collect();
+        let leader = ProcessCluster::spawn_leader(dir, &compute_ports);
+        ProcessCluster {
+            dir: dir.to_path_buf(),
+            leader,
+            compute,
+            compute_ports,
+        }
+    }
+
+    pub fn spawn_compute(dir: &Path, index: usize, port: u16, slices: u32) -> BlueshiftProcess {
+        let args = vec![
+            "compute".to_string(),
+            "--data-dir".into(),
+            dir.join(format!("compute-{index}")).display().to_string(),
+            "--listen".into(),
+            format!("127.0.0.1:{port}"),
+            "--slices".into(),
+            slices.to_string(),
+        ];
+        BlueshiftProcess::spawn(&args, port, &dir.join(format!("compute-{index}.log")))
+    }
+
+    pub fn spawn_leader(dir: &Path, compute_ports: &[u16]) -> BlueshiftProcess {
+        let port = free_port();
+        let mut args = vec![
+            "leader".to_string(),
+            "--data-dir".into(),
+            dir.join("leader").display().to_string(),
+            "--port".into(),
+            port.to_string(),
+        ];
+        for p in compute_ports {
+            args.push("--compute".into());
+            args.push(format!("127.0.0.1:{p}"));
+        }
+        BlueshiftProcess::spawn(&args, port, &dir.join("leader.log"))
+    }
+}
