@@ -639,7 +639,7 @@ async fn prepare(
                 ));
             }
             if array.null_count() > 0 {
-                columns[i] = fill_identity(services, array, identity, &column.sql_type.arrow_type()).await?;
+                columns[i] = fill_identity(services, def.oid, array, identity, &column.sql_type.arrow_type()).await?;
             }
             continue;
         }
@@ -658,11 +658,12 @@ async fn prepare(
 
 async fn fill_identity(
     services: &Services,
+    table: u32,
     array: &ArrayRef,
     identity: super::Identity,
     data_type: &DataType,
 ) -> Result<ArrayRef, Error> {
-    let start = services.txns.allocate_identities(array.null_count() as u64).await?;
+    let start = services.txns.allocate_identities(table, array.null_count() as u64).await?;
     let existing = arrow::compute::cast(array, &DataType::Int64)?;
     let existing = existing.as_primitive::<arrow::datatypes::Int64Type>();
     let mut next = start;

@@ -436,18 +436,27 @@ impl Session {
     /// Plans a statement for the extended protocol: result columns and parameter types.
     pub async fn describe(self: &Arc<Self>, statement: &StatementText) -> Result<handler::Description> {
         let txns = &self.server.services.txns;
-        let block = self.block.lock().await;
-        let (snapshot_txn, own) = match &*block {
-            Block::Open(txn) => (None, Some(txn)),
-            _ => (Some(txns.begin().await?), None),
-        };
-        let txn = own.or(snapshot_txn.as_ref()).expect("one of them");
-        let ctx = self.query_context(txn, None);
-        let description = handler::describe(self, ctx.0, statement).await;
-        drop(block);
-        if let Some(txn) = snapshot_txn {
-            txns.abort(txn, &self.server.services.cluster).await;
+        let mut block = self.block.lock().await;
+        let controls_block = matches!(statement.first(), "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "ABORT");
+        if matches!(*block, Block::Failed) && !controls_block {
+            return Err(Error::in_failed_transaction());
         }
+        if let Block::Open(txn) = &*block {
+            let (state, _) = self.query_context(txn, None);
+            let description = handler::describe(self, state, statement).await;
+            if description.is_err()
+                && let Block::Open(txn) = std::mem::replace(&mut *block, Block::Failed)
+            {
+                // As in PostgreSQL, a statement that fails to parse aborts the open block.
+                self.abort(txn).await;
+            }
+            return description;
+        }
+        drop(block);
+        let txn = txns.begin().await?;
+        let (state, _) = self.query_context(&txn, None);
+        let description = handler::describe(self, state, statement).await;
+        txns.abort(txn, &self.server.services.cluster).await;
         description
     }
 

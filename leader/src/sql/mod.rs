@@ -5,6 +5,8 @@ pub mod column_names;
 pub mod table_attributes;
 
 use std::any::TypeId;
+use std::iter::Peekable;
+use std::str::Chars;
 
 use sqlparser::ast::{ColumnOption, Statement};
 use sqlparser::dialect::{Dialect, RedshiftSqlDialect};
@@ -43,7 +45,8 @@ impl BlueshiftDialect {
 }
 
 impl Dialect for BlueshiftDialect {
-    // Report Redshift's identity, so the parser's dialect-specific paths treat this as Redshift.
+    // Report Redshift's identity, so the parser's dialect-specific paths treat this as Redshift,
+    // and delegate every behaviour Redshift's dialect defines.
     fn dialect(&self) -> TypeId {
         TypeId::of::<RedshiftSqlDialect>()
     }
@@ -60,8 +63,76 @@ impl Dialect for BlueshiftDialect {
         ch == '"'
     }
 
+    fn is_nested_delimited_identifier_start(&self, ch: char) -> bool {
+        self.redshift.is_nested_delimited_identifier_start(ch)
+    }
+
+    fn peek_nested_delimited_identifier_quotes(&self, chars: Peekable<Chars<'_>>) -> Option<(char, Option<char>)> {
+        self.redshift.peek_nested_delimited_identifier_quotes(chars)
+    }
+
+    fn convert_type_before_value(&self) -> bool {
+        self.redshift.convert_type_before_value()
+    }
+
+    fn supports_connect_by(&self) -> bool {
+        self.redshift.supports_connect_by()
+    }
+
+    fn supports_top_before_distinct(&self) -> bool {
+        self.redshift.supports_top_before_distinct()
+    }
+
+    fn supports_partiql(&self) -> bool {
+        self.redshift.supports_partiql()
+    }
+
+    fn supports_string_escape_constant(&self) -> bool {
+        self.redshift.supports_string_escape_constant()
+    }
+
+    fn supports_geometric_types(&self) -> bool {
+        self.redshift.supports_geometric_types()
+    }
+
+    fn supports_bitwise_shift_operators(&self) -> bool {
+        self.redshift.supports_bitwise_shift_operators()
+    }
+
+    fn supports_array_typedef_with_brackets(&self) -> bool {
+        self.redshift.supports_array_typedef_with_brackets()
+    }
+
+    fn allow_extract_single_quotes(&self) -> bool {
+        self.redshift.allow_extract_single_quotes()
+    }
+
     fn supports_string_literal_backslash_escape(&self) -> bool {
         self.redshift.supports_string_literal_backslash_escape()
+    }
+
+    fn supports_select_wildcard_exclude(&self) -> bool {
+        self.redshift.supports_select_wildcard_exclude()
+    }
+
+    fn supports_select_wildcard_with_alias(&self) -> bool {
+        self.redshift.supports_select_wildcard_with_alias()
+    }
+
+    fn supports_select_exclude(&self) -> bool {
+        self.redshift.supports_select_exclude()
+    }
+
+    fn supports_create_table_like_parenthesized(&self) -> bool {
+        self.redshift.supports_create_table_like_parenthesized()
+    }
+
+    fn supports_string_literal_concatenation_with_newline(&self) -> bool {
+        self.redshift.supports_string_literal_concatenation_with_newline()
+    }
+
+    fn supports_window_function_null_treatment_arg(&self) -> bool {
+        self.redshift.supports_window_function_null_treatment_arg()
     }
 
     fn supports_filter_during_aggregation(&self) -> bool {
@@ -70,10 +141,6 @@ impl Dialect for BlueshiftDialect {
 
     fn supports_group_by_expr(&self) -> bool {
         true
-    }
-
-    fn supports_create_table_select(&self) -> bool {
-        false
     }
 
     fn parse_column_option(

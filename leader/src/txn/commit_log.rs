@@ -21,8 +21,10 @@ use crate::error::{Error, Result};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum LogRecord {
-    /// Ids below these limits may have been handed out.
-    Reserve { xid_limit: u64, identity_limit: i64 },
+    /// Transaction ids below `limit` may have been handed out.
+    ReserveXids { limit: u64 },
+    /// IDENTITY ordinals of a table below `limit` may have been handed out.
+    ReserveIdentities { table: u32, limit: i64 },
     Commit {
         xid: u64,
         csn: u64,
@@ -42,7 +44,7 @@ pub enum LogRecord {
 #[derive(Debug, Default)]
 pub struct Recovered {
     pub xid_limit: u64,
-    pub identity_limit: i64,
+    pub identity_limits: HashMap<u32, i64>,
     pub last_csn: u64,
     /// csn of the last commit that changed the catalog (0: the initial catalog).
     pub catalog_csn: u64,
@@ -83,12 +85,12 @@ impl CommitLog {
         let mut recovered = Recovered::default();
         for record in records {
             match record {
-                LogRecord::Reserve {
-                    xid_limit,
-                    identity_limit,
-                } => {
-                    recovered.xid_limit = recovered.xid_limit.max(xid_limit);
-                    recovered.identity_limit = recovered.identity_limit.max(identity_limit);
+                LogRecord::ReserveXids { limit } => {
+                    recovered.xid_limit = recovered.xid_limit.max(limit);
+                }
+                LogRecord::ReserveIdentities { table, limit } => {
+                    let known = recovered.identity_limits.entry(table).or_default();
+                    *known = (*known).max(limit);
                 }
                 LogRecord::Commit {
                     xid,
@@ -161,11 +163,8 @@ mod tests {
         {
             let (mut log, recovered) = CommitLog::open(dir.path()).unwrap();
             assert_eq!(recovered.last_csn, 0);
-            log.append(&LogRecord::Reserve {
-                xid_limit: 100,
-                identity_limit: 1000,
-            })
-            .unwrap();
+            log.append(&LogRecord::ReserveXids { limit: 100 }).unwrap();
+            log.append(&LogRecord::ReserveIdentities { table: 7, limit: 1000 }).unwrap();
             log.append(&LogRecord::Commit {
                 xid: 3,
                 csn: 1,
@@ -184,6 +183,7 @@ mod tests {
         drop(f);
         let (mut log, recovered) = CommitLog::open(dir.path()).unwrap();
         assert_eq!(recovered.xid_limit, 100);
+        assert_eq!(recovered.identity_limits.get(&7), Some(&1000));
         assert_eq!(recovered.committed.get(&3), Some(&1));
         assert_eq!(recovered.catalog_csn, 1);
         assert_eq!(recovered.table_last_write.get(&7), Some(&1));

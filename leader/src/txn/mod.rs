@@ -71,8 +71,8 @@ pub enum Outcome {
 struct State {
     next_xid: u64,
     xid_limit: u64,
-    next_identity: i64,
-    identity_limit: i64,
+    /// Per table: the next IDENTITY ordinal and the reserved limit.
+    identities: HashMap<u32, (i64, i64)>,
     /// csn of the last commit applied on every node it touched.
     last_csn: u64,
     /// Transactions in progress, with their snapshot csn.
@@ -99,7 +99,7 @@ impl TransactionManager {
         let (log, recovered) = CommitLog::open(dir)?;
         let Recovered {
             xid_limit,
-            identity_limit,
+            identity_limits,
             last_csn,
             catalog_csn,
             committed,
@@ -121,8 +121,10 @@ impl TransactionManager {
             state: Mutex::new(State {
                 next_xid: xid_limit.max(1),
                 xid_limit,
-                next_identity: identity_limit,
-                identity_limit,
+                identities: identity_limits
+                    .into_iter()
+                    .map(|(table, limit)| (table, (limit, limit)))
+                    .collect(),
                 last_csn,
                 active: BTreeMap::new(),
                 committed,
@@ -169,41 +171,33 @@ impl TransactionManager {
 
     async fn reserve_xids(&self) -> Result<()> {
         let mut log = self.log.lock().await;
-        let (xid_limit, identity_limit) = {
+        let limit = {
             let state = self.state.lock().unwrap();
             if state.next_xid < state.xid_limit {
                 return Ok(());
             }
-            (state.next_xid + RESERVE_BATCH, state.identity_limit)
+            state.next_xid + RESERVE_BATCH
         };
-        log.append(&LogRecord::Reserve {
-            xid_limit,
-            identity_limit,
-        })?;
-        self.state.lock().unwrap().xid_limit = xid_limit;
+        log.append(&LogRecord::ReserveXids { limit })?;
+        self.state.lock().unwrap().xid_limit = limit;
         Ok(())
     }
 
-    /// Hands out `count` consecutive values for IDENTITY columns, never reused across restarts.
-    pub async fn allocate_identities(&self, count: u64) -> Result<i64> {
+    /// Hands out `count` consecutive IDENTITY ordinals of a table (value = seed + step *
+    /// ordinal), never reused across restarts; returns the first.
+    pub async fn allocate_identities(&self, table: u32, count: u64) -> Result<i64> {
         let count = count as i64;
         let mut log = self.log.lock().await;
         let (start, reserve) = {
             let mut state = self.state.lock().unwrap();
-            let start = state.next_identity;
-            state.next_identity += count;
-            (start, state.next_identity > state.identity_limit)
+            let (next, limit) = state.identities.entry(table).or_insert((0, 0));
+            let start = *next;
+            *next += count;
+            (start, (*next > *limit).then_some(*next + RESERVE_BATCH as i64))
         };
-        if reserve {
-            let (xid_limit, identity_limit) = {
-                let state = self.state.lock().unwrap();
-                (state.xid_limit, state.next_identity + RESERVE_BATCH as i64)
-            };
-            log.append(&LogRecord::Reserve {
-                xid_limit,
-                identity_limit,
-            })?;
-            self.state.lock().unwrap().identity_limit = identity_limit;
+        if let Some(limit) = reserve {
+            log.append(&LogRecord::ReserveIdentities { table, limit })?;
+            self.state.lock().unwrap().identities.get_mut(&table).expect("present").1 = limit;
         }
         Ok(start)
     }
