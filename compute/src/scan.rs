@@ -284,6 +284,11 @@ fn prune_segments(
     let keep = pruning.prune(&SegmentPruner {
         segments: &entries,
         schema: spec.file_schema(),
+        missing_values: spec
+            .columns
+            .iter()
+            .filter_map(|c| c.missing.clone().map(|v| (c.id, v)))
+            .collect(),
     })?;
     let total = entries.len();
     drop(entries);

@@ -5,7 +5,7 @@
 //! DataFusion's `PruningPredicate`, which knows how to decide "no row here can match" for
 //! comparisons, ranges, IN lists, IS NULL and their boolean combinations.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, BooleanArray, RecordBatch, UInt64Array};
@@ -150,6 +150,8 @@ pub fn compute_zone_maps(batch: &RecordBatch, column_ids: &[u32]) -> Result<Vec<
 pub struct SegmentPruner<'a> {
     pub segments: &'a [&'a SegmentEntry],
     pub schema: SchemaRef,
+    /// Values that segments written before a column existed read for it (absent: NULL).
+    pub missing_values: HashMap<u32, ScalarValue>,
 }
 
 impl SegmentPruner<'_> {
@@ -163,6 +165,11 @@ impl SegmentPruner<'_> {
         let (id, data_type) = self.column(column)?;
         let null = ScalarValue::try_from(&data_type).ok()?;
         let values = self.segments.iter().map(|segment| {
+            if segment.written_before_column(id)
+                && let Some(value) = self.missing_values.get(&id)
+            {
+                return value.clone();
+            }
             segment
                 .zone(id)
                 .and_then(|z| if pick_max { z.max.as_ref() } else { z.min.as_ref() })
@@ -193,8 +200,10 @@ impl PruningStatistics for SegmentPruner<'_> {
             .iter()
             .map(|segment| match segment.zone(id) {
                 Some(zone) => Some(zone.null_count),
-                // A segment written before the column was added holds only NULLs for it.
-                None if segment.written_before_column(id) => Some(segment.rows),
+                // A segment written before the column was added reads its default, or NULLs.
+                None if segment.written_before_column(id) => {
+                    Some(if self.missing_values.contains_key(&id) { 0 } else { segment.rows })
+                }
                 None => None,
             })
             .collect();

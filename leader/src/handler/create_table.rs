@@ -442,7 +442,7 @@ pub async fn create(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     };
     if create.query.is_some() {
         let query = create.query.clone().expect("checked");
-        return create_as(ctx, &create.name, create.temporary, create.if_not_exists, &create.columns, &attributes, *query).await;
+        return create_as(ctx, &create.name, create.temporary, create.if_not_exists, &attributes, *query).await;
     }
     let (schema, name) = ctx.target_schema(&create.name, create.temporary)?;
     let name = ident(&name);
@@ -532,7 +532,6 @@ async fn create_as(
     table_name: &ObjectName,
     temporary: bool,
     if_not_exists: bool,
-    column_names: &[sqlparser::ast::ColumnDef],
     attributes: &TableAttributes,
     query: Query,
 ) -> Result<StatementResult> {
@@ -550,6 +549,7 @@ async fn create_as(
     let (state, _) = ctx.state(None);
     let plan = query::plan(&state, Statement::Query(Box::new(query)), ctx.params.clone()).await?;
     let schema_fields = plan.schema().fields().clone();
+    let column_names = &attributes.column_names;
     if !column_names.is_empty() && column_names.len() != schema_fields.len() {
         return Err(Error::syntax(format!(
             "CREATE TABLE AS names {} columns but the query returns {}",
@@ -564,10 +564,7 @@ async fn create_as(
     }
     let mut builder = Builder::new(catalog.allocate_oid(), name.clone(), temp_owner);
     for (i, field) in schema_fields.iter().enumerate() {
-        let column = match column_names.get(i) {
-            Some(c) => ident(&c.name.value),
-            None => ident(field.name()),
-        };
+        let column = ident(column_names.get(i).unwrap_or(field.name()));
         let sql_type = match SqlType::from_arrow(field.data_type())? {
             // The query's strings may come from any column: allow the longest.
             SqlType::Varchar { .. } => SqlType::Varchar {
@@ -604,7 +601,7 @@ pub async fn select_into(ctx: &mut StatementContext<'_>, query: &Query) -> Resul
     let Some(SelectInto { temporary, name, .. }) = select.into.take() else {
         return Err(Error::syntax("expected INTO"));
     };
-    create_as(ctx, &name, temporary, false, &[], &TableAttributes::default(), query).await
+    create_as(ctx, &name, temporary, false, &TableAttributes::default(), query).await
 }
 
 #[cfg(test)]

@@ -21,6 +21,8 @@ pub struct TableAttributes {
     pub sort_key: Vec<String>,
     pub sort_key_auto: bool,
     pub encode_auto: bool,
+    /// `CREATE TABLE t (a, b) AS ...`: the column names of a CREATE TABLE AS.
+    pub column_names: Vec<String>,
 }
 
 fn is_trivia(t: &TokenWithSpan) -> bool {
@@ -120,8 +122,19 @@ pub fn extract(text: &str) -> Result<(String, TableAttributes)> {
         cursor.next();
         cursor.next();
     }
-    // The column list, if any.
+    // A CREATE TABLE AS column name list is a bare list of names: take it out for the handler.
+    let names_start = cursor.peek().map(offset_of);
+    let saved = cursor.pos;
+    let mut column_names = Vec::new();
     if cursor.peek().is_some_and(|t| t.token == Token::LParen) {
+        column_names = cursor.ident_list().unwrap_or_default();
+        if column_names.is_empty() {
+            cursor.pos = saved;
+        }
+    }
+    let names_end = cursor.peek().map(offset_of);
+    // The column list, if any.
+    if column_names.is_empty() && cursor.peek().is_some_and(|t| t.token == Token::LParen) {
         let mut depth = 0;
         while let Some(t) = cursor.next() {
             match t.token {
@@ -136,7 +149,10 @@ pub fn extract(text: &str) -> Result<(String, TableAttributes)> {
             }
         }
     }
-    let mut attributes = TableAttributes::default();
+    let mut attributes = TableAttributes {
+        column_names,
+        ..TableAttributes::default()
+    };
     let attributes_start = cursor.peek().map(offset_of);
     let mut attributes_end = attributes_start;
     loop {
@@ -198,12 +214,18 @@ pub fn extract(text: &str) -> Result<(String, TableAttributes)> {
         }
         attributes_end = Some(cursor.peek().map(offset_of).unwrap_or(text.len()));
     }
-    let remaining = match (attributes_start, attributes_end) {
+    let mut remaining = match (attributes_start, attributes_end) {
         (Some(start), Some(end)) if end > start => {
             format!("{} {}", text[..start].trim_end(), text[end..].trim_start())
         }
         _ => text.to_string(),
     };
+    if !attributes.column_names.is_empty()
+        && let (Some(start), Some(end)) = (names_start, names_end)
+    {
+        // The names precede the attributes, so cutting them from the front keeps offsets valid.
+        remaining = format!("{} {}", text[..start].trim_end(), remaining[end..].trim_start());
+    }
     Ok((remaining.trim().to_string(), attributes))
 }
 
