@@ -181,11 +181,16 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Wire messages are C strings: a NUL inside a message (from echoed input) would end it early.
+fn wire_text(text: String) -> String {
+    if text.contains('\0') { text.replace('\0', "\\0") } else { text }
+}
+
 impl From<Error> for ErrorInfo {
     fn from(e: Error) -> ErrorInfo {
-        let mut info = ErrorInfo::new("ERROR".to_string(), e.state.code().to_string(), e.message);
-        info.detail = e.detail;
-        info.hint = e.hint;
+        let mut info = ErrorInfo::new("ERROR".to_string(), e.state.code().to_string(), wire_text(e.message));
+        info.detail = e.detail.map(wire_text);
+        info.hint = e.hint.map(wire_text);
         info
     }
 }

@@ -6,13 +6,19 @@ use std::sync::Arc;
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::common::ParamValues;
 use datafusion::dataframe::DataFrame;
+use datafusion::execution::SendableRecordBatchStream;
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use tokio_stream::wrappers::ReceiverStream;
+use futures::{StreamExt, TryStreamExt};
 use datafusion::execution::SessionState;
-use datafusion::logical_expr::LogicalPlan;
+use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::sql::parser::Statement as DfStatement;
 use sqlparser::ast::{SetExpr, Statement};
 
 use super::{Description, create_table, done};
 use crate::error::{Error, Result};
+use crate::planner::executor;
 use crate::session::{Outcome, StatementContext, StatementResult};
 use crate::sql::{StatementText, parse_statement};
 
@@ -43,16 +49,62 @@ pub async fn plan(state: &SessionState, mut statement: Statement, params: Option
 }
 
 /// Optimizes, distributes and starts a logical plan.
-pub async fn run(state: SessionState, plan: LogicalPlan) -> Result<(SchemaRef, datafusion::execution::SendableRecordBatchStream)> {
+///
+/// The plan runs on the query runtime (see [`executor`]), feeding the returned stream through a
+/// channel: cancellation and timeouts act on the stream at once, and dropping the stream stops
+/// the plan.
+pub async fn run(state: SessionState, plan: LogicalPlan) -> Result<(SchemaRef, SendableRecordBatchStream)> {
     let frame = DataFrame::new(state, plan);
     let schema = Arc::new(frame.schema().as_arrow().clone());
-    let stream = frame.execute_stream().await?;
-    Ok((schema, stream))
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    let task = executor().spawn(async move {
+        let mut stream = match frame.execute_stream().await {
+            Ok(stream) => stream,
+            Err(e) => {
+                let _ = sender.send(Err(e)).await;
+                return;
+            }
+        };
+        while let Some(batch) = stream.next().await {
+            if sender.send(batch).await.is_err() {
+                break;
+            }
+        }
+    });
+    let guard = AbortOnDrop(task);
+    let stream = ReceiverStream::new(receiver).map(move |batch| {
+        let _running = &guard;
+        batch
+    });
+    Ok((Arc::clone(&schema), Box::pin(RecordBatchStreamAdapter::new(schema, stream))))
 }
 
-/// Parameter types in `$1, $2, ...` order.
+/// Stops a query task when its result stream is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Parameter types in `$1, $2, ...` order. A parameter DataFusion could not type but that is
+/// cast (`$1::BIGINT`) takes the cast's type, as in PostgreSQL.
 pub fn parameter_types(plan: &LogicalPlan) -> Result<Vec<Option<DataType>>> {
-    let types = plan.get_parameter_types()?;
+    let mut types = plan.get_parameter_types()?;
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|expr| {
+            expr.apply(|e| {
+                if let Expr::Cast(cast) = e
+                    && let Expr::Placeholder(placeholder) = cast.expr.as_ref()
+                    && let Some(slot @ None) = types.get_mut(&placeholder.id)
+                {
+                    *slot = Some(cast.field.data_type().clone());
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })?;
     let count = types
         .keys()
         .filter_map(|k| k.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()))
@@ -80,8 +132,8 @@ pub async fn describe(state: SessionState, statement: &StatementText) -> Result<
 
 /// Runs a plan to completion and returns its single count (DML plans produce one).
 pub async fn run_count(state: SessionState, plan: LogicalPlan) -> Result<u64> {
-    let frame = DataFrame::new(state, plan);
-    let batches = frame.collect().await?;
+    let (_, stream) = run(state, plan).await?;
+    let batches: Vec<_> = stream.try_collect().await?;
     let count = batches
         .iter()
         .filter(|b| b.num_rows() > 0)

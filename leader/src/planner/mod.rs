@@ -4,7 +4,7 @@
 pub mod distribute;
 pub mod functions;
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use blueshift_compute::BlueshiftCodec;
 use datafusion::execution::{FunctionRegistry, SessionState, SessionStateBuilder};
@@ -13,6 +13,19 @@ use datafusion_distributed::{DistributedExt, SessionStateBuilderExt};
 
 use crate::catalog::DATABASE;
 use crate::catalog::provider::{BlueshiftCatalogList, ContextCell, SEARCH_PATH_SCHEMA, Services};
+
+/// The runtime queries execute on, apart from the one serving connections: a CPU-bound operator
+/// that rarely yields can then never delay a cancel request, a timeout or another session.
+pub fn executor() -> &'static tokio::runtime::Handle {
+    static EXECUTOR: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .thread_name("blueshift-exec")
+            .enable_all()
+            .build()
+            .expect("the query runtime starts")
+    });
+    EXECUTOR.handle()
+}
 
 /// A DataFusion session over the Blueshift catalog. Statements set their [`QueryContext`]
 /// (snapshot, search path) in `cell` and in the config before planning.

@@ -229,7 +229,12 @@ impl StartupHandler for Handlers {
 #[async_trait]
 impl CancelHandler for Handlers {
     async fn on_cancel_request(&self, request: CancelRequest) {
-        if let SecretKey::I32(secret) = request.secret_key {
+        // Protocol 3.0 keys are 4 bytes; pgwire may hand them over either way.
+        let secret = match &request.secret_key {
+            SecretKey::I32(secret) => Some(*secret),
+            SecretKey::Bytes(bytes) => <[u8; 4]>::try_from(bytes.as_ref()).ok().map(i32::from_be_bytes),
+        };
+        if let Some(secret) = secret {
             self.server.sessions.cancel(request.pid, secret);
         }
     }

@@ -92,7 +92,10 @@ pub fn decode_params(
                 return Ok(ScalarValue::try_from(&target)?);
             };
             let raw = if format(i) == FieldFormat::Binary {
-                decode_binary(bytes, client.as_ref().unwrap_or(&Type::TEXT))?
+                // Binary values arrive in the type the client declared, or else in the type the
+                // server described the parameter as.
+                let wire = client.clone().unwrap_or_else(|| super::encode::pg_type(&target));
+                decode_binary(bytes, &wire)?
             } else {
                 ScalarValue::Utf8(Some(String::from_utf8(bytes.to_vec()).map_err(|_| {
                     Error::new(SqlState::InvalidTextRepresentation, "parameter is not valid UTF-8")
