@@ -209,6 +209,12 @@ impl ProcessCluster {
 
     pub fn spawn_leader(dir: &Path, compute_ports: &[u16]) -> BlueshiftProcess {
         let port = free_port();
+        let args = ProcessCluster::leader_command(dir, compute_ports, port);
+        BlueshiftProcess::spawn(&args, port, &dir.join("leader.log"))
+    }
+
+    /// Arguments of `blueshift leader` over the compute nodes on `compute_ports`.
+    pub fn leader_command(dir: &Path, compute_ports: &[u16], port: u16) -> Vec<String> {
         let mut args = vec![
             "leader".to_string(),
             "--data-dir".into(),
@@ -220,6 +226,6 @@ impl ProcessCluster {
             args.push("--compute".into());
             args.push(format!("127.0.0.1:{p}"));
         }
-        BlueshiftProcess::spawn(&args, port, &dir.join("leader.log"))
+        args
     }
 }
