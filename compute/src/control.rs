@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use blueshift_proto::compute_control_server::ComputeControl;
 use blueshift_proto::{
-    AbortRequest, Ack, AttachRequest, AttachResponse, CommitRequest, DeleteRowsRequest,
+    AbortRequest, Ack, AttachRequest, AttachResponse, Block, BlocklistRequest, BlocklistResponse, CommitRequest,
+    DeleteRowsRequest,
     DropTablesRequest, SliceStats, TableStatsRequest, TableStatsResponse, TruncateTableRequest,
 };
 use blueshift_storage::{NodeStore, Snapshot, StorageError};
@@ -101,6 +102,42 @@ impl ComputeControl for ComputeControlService {
         let r = request.into_inner();
         self.blocking(move |store| store.drop_tables(&r.table_ids)).await?;
         Ok(Response::new(Ack {}))
+    }
+
+    async fn blocklist(&self, request: Request<BlocklistRequest>) -> Result<Response<BlocklistResponse>, Status> {
+        let r = request.into_inner();
+        let snapshot = r
+            .snapshot
+            .map(|s| Snapshot { csn: s.csn, xid: s.xid })
+            .unwrap_or_else(Snapshot::latest);
+        let blocks = self
+            .blocking(move |store| {
+                let tables = if r.table_id == 0 { store.table_ids() } else { vec![r.table_id] };
+                let mut blocks = Vec::new();
+                for table_id in tables {
+                    for slice in store.slices() {
+                        for segment in store.visible_segments(table_id, slice, &snapshot)? {
+                            let deleted = segment.deleted.as_ref().map_or(0, |d| d.len());
+                            for zone in &segment.entry.zones {
+                                blocks.push(Block {
+                                    slice,
+                                    table_id,
+                                    column_id: zone.column_id,
+                                    segment_id: segment.entry.id,
+                                    num_values: segment.entry.rows,
+                                    minvalue: zone.min.as_ref().map(|v| v.as_block_value()),
+                                    maxvalue: zone.max.as_ref().map(|v| v.as_block_value()),
+                                    sorted_by: segment.entry.sorted_by.clone(),
+                                    deleted,
+                                });
+                            }
+                        }
+                    }
+                }
+                Ok(blocks)
+            })
+            .await?;
+        Ok(Response::new(BlocklistResponse { blocks }))
     }
 
     async fn table_stats(

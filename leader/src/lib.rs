@@ -16,4 +16,5 @@ pub mod protocol;
 pub mod server;
 pub mod session;
 pub mod sql;
+pub mod system;
 pub mod txn;

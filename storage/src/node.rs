@@ -533,6 +533,14 @@ impl NodeStore {
         Ok(bitmap)
     }
 
+    /// Ids of the tables with data on this node.
+    pub fn table_ids(&self) -> Vec<u64> {
+        let mut ids: Vec<u64> = self.tables.lock().unwrap().keys().map(|k| k.1).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
+
     /// Per-slice row, segment and byte counts of a table for `snapshot`.
     pub fn table_stats(&self, table_id: u64, snapshot: &Snapshot) -> Result<Vec<TableSliceStats>> {
         let mut stats = BTreeMap::new();

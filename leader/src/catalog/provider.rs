@@ -19,7 +19,7 @@ use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, 
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Column, DFSchema, DataFusionError, Result as DfResult, ScalarValue};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
-use datafusion::datasource::ViewTable;
+use datafusion::datasource::{MemTable, ViewTable};
 use datafusion::execution::{SendableRecordBatchStream, SessionState, SessionStateBuilder, TaskContext};
 use datafusion::logical_expr::dml::InsertOp;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, TableProviderFilterPushDown, TableType};
@@ -32,6 +32,7 @@ use super::{Catalog, TableDef, ViewDef};
 use crate::cluster::writer::TableWriter;
 use crate::cluster::Cluster;
 use crate::error::{Error, SqlState};
+use crate::system::{SYSTEM_SCHEMA, SystemContext, SystemTable};
 use crate::txn::TransactionManager;
 
 /// DataFusion's default schema: resolves unqualified names along the session's search path.
@@ -135,17 +136,20 @@ impl fmt::Debug for BlueshiftCatalog {
 
 impl CatalogProvider for BlueshiftCatalog {
     fn schema_names(&self) -> Vec<String> {
-        self.cell
+        let mut names: Vec<String> = self
+            .cell
             .get()
             .map(|c| c.catalog.schemas.keys().cloned().collect())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        names.push(SYSTEM_SCHEMA.to_string());
+        names
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
         let context = self.cell.get().ok()?;
         let schemas = if name == SEARCH_PATH_SCHEMA {
             context.search_path.clone()
-        } else if context.catalog.schemas.contains_key(name) {
+        } else if context.catalog.schemas.contains_key(name) || name == SYSTEM_SCHEMA {
             vec![name.to_string()]
         } else {
             return None;
@@ -175,10 +179,14 @@ impl fmt::Debug for BlueshiftSchema {
 enum Relation<'a> {
     Table(&'a str, &'a TableDef),
     View(&'a ViewDef),
+    System(Arc<dyn SystemTable>),
 }
 
 fn find<'a>(catalog: &'a Catalog, schemas: &'a [String], name: &str) -> Option<Relation<'a>> {
     schemas.iter().find_map(|schema| {
+        if schema == SYSTEM_SCHEMA {
+            return crate::system::lookup(name).map(Relation::System);
+        }
         let s = catalog.schemas.get(schema)?;
         if let Some(table) = s.tables.get(name) {
             return Some(Relation::Table(schema, table));
@@ -193,11 +201,16 @@ impl SchemaProvider for BlueshiftSchema {
         let Ok(context) = self.cell.get() else {
             return vec![];
         };
-        self.schemas
+        let mut names: Vec<String> = self
+            .schemas
             .iter()
             .filter_map(|s| context.catalog.schemas.get(s))
             .flat_map(|s| s.tables.keys().chain(s.views.keys()).cloned())
-            .collect()
+            .collect();
+        if self.schemas.iter().any(|s| s == SYSTEM_SCHEMA) {
+            names.extend(crate::system::system_tables().iter().map(|t| t.name().to_string()));
+        }
+        names
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
@@ -219,6 +232,15 @@ impl SchemaProvider for BlueshiftSchema {
             Some(Relation::View(view)) => {
                 let plan = plan_view(&self.cell, &self.services, view).await?;
                 Ok(Some(Arc::new(ViewTable::new(plan, Some(view.sql.clone())))))
+            }
+            Some(Relation::System(table)) => {
+                let system = SystemContext {
+                    catalog: &context.catalog,
+                    cluster: &self.services.cluster,
+                    snapshot: context.snapshot,
+                };
+                let batch = table.rows(&system).await.map_err(|e| DataFusionError::External(Box::new(e)))?;
+                Ok(Some(Arc::new(MemTable::try_new(table.schema(), vec![vec![batch]])?)))
             }
         }
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use blueshift_compute::channels;
 use blueshift_proto::compute_control_client::ComputeControlClient;
 use blueshift_proto::{
-    AbortRequest, AttachRequest, CommitRequest, DeleteRowsRequest, DropTablesRequest, SegmentDeletes,
+    AbortRequest, AttachRequest, Block, BlocklistRequest, CommitRequest, DeleteRowsRequest, DropTablesRequest, SegmentDeletes,
     SliceStats, Snapshot as SnapshotProto, TableStatsRequest, TruncateTableRequest,
 };
 use blueshift_storage::Snapshot;
@@ -351,6 +351,26 @@ impl Cluster {
                 .map_err(|e| node.error(e.message()))?;
         }
         Ok(())
+    }
+
+    /// Zone maps of every visible segment column, of one table or all, from every node.
+    pub async fn blocklist(&self, table: Option<u32>, snapshot: Snapshot) -> Result<Vec<Block>> {
+        let calls = self.nodes.iter().map(|node| async move {
+            let mut client = node.control()?;
+            let response = client
+                .blocklist(BlocklistRequest {
+                    table_id: table.map_or(0, u64::from),
+                    snapshot: Some(SnapshotProto {
+                        csn: snapshot.csn,
+                        xid: snapshot.xid,
+                    }),
+                })
+                .await
+                .map_err(|e| node.error(e.message()))?;
+            Ok::<_, Error>(response.into_inner().blocks)
+        });
+        let per_node = futures::future::try_join_all(calls).await?;
+        Ok(per_node.into_iter().flatten().collect())
     }
 
     /// Rows, segments and bytes of a table on every slice, as of `snapshot`.

@@ -564,7 +564,8 @@ async fn create_as(
     }
     let mut builder = Builder::new(catalog.allocate_oid(), name.clone(), temp_owner);
     for (i, field) in schema_fields.iter().enumerate() {
-        let column = ident(column_names.get(i).unwrap_or(field.name()));
+        let field_name = crate::sql::column_names::display_name(field.name()).to_string();
+        let column = ident(column_names.get(i).unwrap_or(&field_name));
         let sql_type = match SqlType::from_arrow(field.data_type())? {
             // The query's strings may come from any column: allow the longest.
             SqlType::Varchar { .. } => SqlType::Varchar {

@@ -70,7 +70,8 @@ pub fn field_infos(schema: &arrow::datatypes::Schema, format: impl Fn(usize) -> 
         .enumerate()
         .map(|(i, field)| {
             let t = pg_type(field.data_type());
-            FieldInfo::new(field.name().clone(), None, None, t.clone(), format(i))
+            let name = crate::sql::column_names::display_name(field.name()).to_string();
+            FieldInfo::new(name, None, None, t.clone(), format(i))
                 .with_type_modifier(type_modifier(field.data_type()))
                 .with_type_size(type_size(&t))
         })

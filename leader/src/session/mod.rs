@@ -478,12 +478,12 @@ impl Session {
         (state, writes)
     }
 
-    /// Schemas searched for unqualified names: the session's temporary schema, then the
-    /// search_path entries that exist.
+    /// Schemas searched for unqualified names: the system schema and the session's temporary
+    /// schema (as in PostgreSQL), then the search_path entries that exist.
     pub fn search_path(&self, catalog: &Catalog) -> Vec<String> {
-        std::iter::once(self.temp_schema())
-            .chain(self.settings().search_path())
-            .filter(|s| catalog.schemas.contains_key(s))
+        std::iter::once(crate::system::SYSTEM_SCHEMA.to_string())
+            .chain(std::iter::once(self.temp_schema()).filter(|s| catalog.schemas.contains_key(s)))
+            .chain(self.settings().search_path().into_iter().filter(|s| catalog.schemas.contains_key(s)))
             .collect()
     }
 

@@ -91,44 +91,49 @@ impl VisitorMut for Namer {
 fn name_select_lists(body: &mut SetExpr) {
     match body {
         SetExpr::Select(select) => {
-            let mut taken: HashSet<String> = HashSet::new();
-            let mut wanted = Vec::with_capacity(select.projection.len());
-            for item in &select.projection {
-                let name = match item {
+            let mut seen: HashSet<String> = HashSet::new();
+            for (index, item) in select.projection.iter_mut().enumerate() {
+                let (expr, name, key) = match item {
                     SelectItem::UnnamedExpr(e @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))) => {
-                        taken.insert(column_name(e));
-                        None
+                        (e.clone(), column_name(e), e.to_string().to_lowercase())
                     }
-                    SelectItem::UnnamedExpr(e) => Some(column_name(e)),
-                    SelectItem::ExprWithAlias { alias, .. } => {
-                        taken.insert(alias.value.to_lowercase());
-                        None
+                    SelectItem::UnnamedExpr(e) => (e.clone(), column_name(e), column_name(e)),
+                    SelectItem::ExprWithAlias { expr, alias } => {
+                        let name = alias.value.to_lowercase();
+                        (expr.clone(), name.clone(), name)
                     }
-                    _ => None,
+                    _ => continue,
                 };
-                wanted.push(name);
-            }
-            let mut counts = std::collections::HashMap::<String, usize>::new();
-            for name in wanted.iter().flatten() {
-                *counts.entry(name.clone()).or_default() += 1;
-            }
-            for (item, name) in select.projection.iter_mut().zip(wanted) {
-                let Some(name) = name else { continue };
-                if taken.contains(&name) || counts[&name] > 1 {
-                    continue;
-                }
-                if let SelectItem::UnnamedExpr(expr) = item {
-                    *item = SelectItem::ExprWithAlias {
-                        expr: expr.clone(),
-                        alias: Ident::with_quote('"', name),
-                    };
-                }
+                let alias = if seen.insert(key) {
+                    match item {
+                        // Plain column references already carry their name.
+                        SelectItem::UnnamedExpr(Expr::Identifier(_) | Expr::CompoundIdentifier(_)) => continue,
+                        SelectItem::ExprWithAlias { .. } => continue,
+                        _ => name,
+                    }
+                } else {
+                    // A repeated name, which PostgreSQL allows and DataFusion does not: give the
+                    // column a unique internal name that clients see without its suffix.
+                    format!("{name}{DUPLICATE_MARK}{index}")
+                };
+                *item = SelectItem::ExprWithAlias {
+                    expr,
+                    alias: Ident::with_quote('"', alias),
+                };
             }
         }
         SetExpr::Query(q) => name_select_lists(q.body.as_mut()),
         SetExpr::SetOperation { left, .. } => name_select_lists(left),
         _ => {}
     }
+}
+
+/// Separates a repeated column name from the suffix that makes it unique inside the plan.
+pub const DUPLICATE_MARK: char = '\u{1}';
+
+/// The name a client sees for a result column.
+pub fn display_name(field_name: &str) -> &str {
+    field_name.split(DUPLICATE_MARK).next().unwrap_or(field_name)
 }
 
 /// Gives every select list in `statement` PostgreSQL's column names.
@@ -153,8 +158,12 @@ mod tests {
             named("select count(*), max(x), a, t.b, 1, x::int, '1'::int8 from t"),
             "SELECT count(*) AS \"count\", max(x) AS \"max\", a, t.b, 1 AS \"?column?\", x::INT AS \"x\", '1'::INT8 AS \"int8\" FROM t"
         );
-        // Two columns would be named `count`: both keep DataFusion's names.
-        assert_eq!(named("select count(a), count(b) from t"), "SELECT count(a), count(b) FROM t");
+        // Repeated names are made unique inside the plan, and shown without the suffix.
+        assert_eq!(
+            named("select count(a), count(b), v, v from t"),
+            "SELECT count(a) AS \"count\", count(b) AS \"count\u{1}1\", v, v AS \"v\u{1}3\" FROM t"
+        );
+        assert_eq!(display_name("count\u{1}1"), "count");
         assert_eq!(
             named("select * from (select sum(x) from t) s"),
             "SELECT * FROM (SELECT sum(x) AS \"sum\" FROM t) s"
