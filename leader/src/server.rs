@@ -77,6 +77,7 @@ pub async fn start_leader(
     };
     let txns = Arc::new(TransactionManager::open(&config.data_dir)?);
     let cluster = Arc::new(Cluster::connect(&config.data_dir, &config.compute, &txns, NODE_WAIT).await?);
+    txns.attach_cluster(Arc::clone(&cluster));
     txns.drop_table_files(&cluster).await;
     let services = Arc::new(Services {
         cluster: Arc::clone(&cluster),

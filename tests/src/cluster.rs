@@ -99,7 +99,8 @@ pub fn blueshift_binary() -> PathBuf {
         .get_or_init(|| {
             let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
             let status = Command::new(env!("CARGO"))
-                .args(["build", "--workspace", "--bins", "--quiet"])
+                // `--all-targets` resolves features as `cargo test` does, so this reuses its build.
+                .args(["build", "--workspace", "--all-targets", "--quiet"])
                 .current_dir(workspace)
                 .status()
                 .expect("cargo runs");

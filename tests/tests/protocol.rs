@@ -224,3 +224,84 @@ async fn statement_timeout_cancels_long_statements() {
     let row = client.query_one("SELECT 1", &[]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0), 1);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_write_leaves_no_rows_and_no_lock() {
+    let cluster = Cluster::start(2, 2).await;
+    let client = cluster.connect().await;
+    client
+        .batch_execute("CREATE TABLE w (v BIGINT) DISTSTYLE EVEN; INSERT INTO w VALUES (1)")
+        .await
+        .unwrap();
+    client.batch_execute("SET statement_timeout TO 400").await.unwrap();
+    let error = client
+        .execute("INSERT INTO w SELECT value FROM generate_series(1, 100000000000)", &[])
+        .await
+        .err()
+        .expect("the insert timed out");
+    assert_eq!(error.code(), Some(&SqlState::QUERY_CANCELED));
+    client.batch_execute("RESET statement_timeout").await.unwrap();
+    // Another session can write the table at once: the cancelled insert's lock is gone.
+    let other = cluster.connect().await;
+    let inserted = tokio::time::timeout(Duration::from_secs(10), other.execute("INSERT INTO w VALUES (2)", &[]))
+        .await
+        .expect("the table is not left locked")
+        .unwrap();
+    assert_eq!(inserted, 1);
+    let row = client.query_one("SELECT count(*), sum(v) FROM w", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (2, 3));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn temporary_tables_end_with_their_session() {
+    let cluster = Cluster::start(1, 2).await;
+    let client = cluster.connect().await;
+    client
+        .batch_execute("CREATE TEMP TABLE mine (v INT); INSERT INTO mine VALUES (1)")
+        .await
+        .unwrap();
+    let other = cluster.connect().await;
+    let error = other.query_one("SELECT * FROM mine", &[]).await.err().expect("not visible elsewhere");
+    assert_eq!(error.code(), Some(&SqlState::UNDEFINED_TABLE));
+    drop(client);
+    // The closed session's temporary schema is dropped in the background.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = other
+            .query("SELECT count(*) FROM stv_tbl_perm WHERE name = 'mine'", &[])
+            .await
+            .unwrap();
+        if rows[0].get::<_, i64>(0) == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "temporary table outlived its session");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn non_loopback_listeners_require_a_password() {
+    use blueshift_leader::server::{LeaderConfig, start_leader};
+    let dir = tempfile::tempdir().unwrap();
+    let (compute, _) = blueshift_leader::local::start_compute(&dir.path().join("c0"), "127.0.0.1:0", 1, std::future::pending())
+        .await
+        .unwrap();
+    let config = |password: Option<&str>| LeaderConfig {
+        data_dir: dir.path().join("leader"),
+        listen: "0.0.0.0:0".parse().unwrap(),
+        compute: vec![compute.to_string()],
+        password: password.map(str::to_string),
+    };
+    let refused = start_leader(config(None), std::future::pending()).await.err().expect("no password: refused");
+    assert!(refused.message.contains("requires a password"), "{}", refused.message);
+
+    let (leader, _) = start_leader(config(Some("s3cret")), std::future::pending()).await.unwrap();
+    let port = leader.address.port();
+    let url = |password: &str| format!("host=127.0.0.1 port={port} user=awsuser dbname=dev password={password}");
+    let error = tokio_postgres::connect(&url("wrong"), NoTls).await.err().expect("wrong password refused");
+    assert_eq!(error.code(), Some(&SqlState::INVALID_PASSWORD));
+    let (client, connection) = tokio_postgres::connect(&url("s3cret"), NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let row = client.query_one("SELECT 40 + 2", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i64>(0), 42);
+}

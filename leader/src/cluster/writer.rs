@@ -32,6 +32,8 @@ use crate::error::{Error, Result};
 struct SliceStream {
     sender: mpsc::Sender<Result<RecordBatch, FlightError>>,
     task: JoinHandle<Result<WriteResult>>,
+    /// Rows sent, to check against what the node reports having stored.
+    rows: u64,
 }
 
 /// Writes rows into one table on behalf of one transaction.
@@ -140,7 +142,8 @@ impl TableWriter {
             let stream = self.open(slice)?;
             self.streams.insert(slice, stream);
         }
-        let stream = self.streams.get(&slice).expect("inserted");
+        let stream = self.streams.get_mut(&slice).expect("inserted");
+        stream.rows += batch.num_rows() as u64;
         if stream.sender.send(Ok(batch)).await.is_err() {
             // The stream ended early: the node reported an error; surface it.
             let stream = self.streams.remove(&slice).expect("present");
@@ -191,20 +194,31 @@ impl TableWriter {
                 .ok_or_else(|| node.error("the write ended without a result"))?;
             WriteResult::decode(result.app_metadata.clone()).map_err(|e| node.error(e))
         });
-        Ok(SliceStream { sender, task })
+        Ok(SliceStream { sender, task, rows: 0 })
     }
 
     /// Waits until every slice has stored its rows.
-    pub async fn finish(self) -> Result<WriteOutcome> {
+    pub async fn finish(mut self) -> Result<WriteOutcome> {
         let mut outcome = WriteOutcome {
             rows: self.rows,
             nodes: BTreeSet::new(),
         };
         let mut first_error = None;
-        for (slice, stream) in self.streams {
-            outcome.nodes.insert(self.cluster.node_of_slice(slice).index);
+        for (slice, stream) in std::mem::take(&mut self.streams) {
+            let node = self.cluster.node_of_slice(slice);
+            outcome.nodes.insert(node.index);
             drop(stream.sender);
-            if let Err(e) = join_error(stream.task.await)
+            let result = join_error(stream.task.await).and_then(|written| {
+                if written.rows == stream.rows {
+                    Ok(())
+                } else {
+                    Err(node.error(format!(
+                        "slice {slice} stored {} rows of the {} sent",
+                        written.rows, stream.rows
+                    )))
+                }
+            });
+            if let Err(e) = result
                 && first_error.is_none()
             {
                 first_error = Some(e);
@@ -223,6 +237,16 @@ impl TableWriter {
             .keys()
             .map(|&s| self.cluster.node_of_slice(s).index)
             .collect()
+    }
+}
+
+impl Drop for TableWriter {
+    /// A write abandoned before `finish` (its statement failed or was cancelled) cuts its streams,
+    /// so the nodes see an error instead of a complete write and store nothing more of it.
+    fn drop(&mut self) {
+        for stream in self.streams.values() {
+            stream.task.abort();
+        }
     }
 }
 

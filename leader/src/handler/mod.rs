@@ -113,9 +113,9 @@ pub async fn drop_temp_tables(session: &Arc<Session>) -> Result<()> {
     }
     .await;
     match result {
-        Ok(()) => services.txns.commit(txn, &services.cluster).await,
+        Ok(()) => services.txns.commit(txn).await,
         Err(e) => {
-            services.txns.abort(txn, &services.cluster).await;
+            services.txns.abort(txn).await;
             Err(e)
         }
     }

@@ -15,6 +15,7 @@ use datafusion::config::ConfigOptions;
 use datafusion::physical_optimizer::PhysicalOptimizerRule;
 use datafusion::physical_plan::aggregates::{AggregateExec, AggregateMode};
 use datafusion::physical_plan::coalesce_partitions::CoalescePartitionsExec;
+use datafusion::physical_plan::coop::CooperativeExec;
 use datafusion::physical_plan::filter::FilterExec;
 use datafusion::physical_plan::projection::ProjectionExec;
 use datafusion::physical_plan::{ExecutionPlan, ExecutionPlanProperties};
@@ -64,8 +65,25 @@ fn per_task(plan: &Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
     Arc::clone(plan).with_new_children(children)
 }
 
+/// Makes joins yield to the scheduler as they produce batches. A join can emit many batches per
+/// input batch without touching anything that yields (a cross product, say), and the aggregate
+/// above it consumes them in a loop: without this, a cancelled or timed-out query would keep its
+/// thread busy until it finished.
+fn cooperative_joins(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPlan>> {
+    Ok(plan
+        .transform_up(|node| {
+            if node.name().ends_with("JoinExec") {
+                Ok(Transformed::yes(Arc::new(CooperativeExec::new(node)) as Arc<dyn ExecutionPlan>))
+            } else {
+                Ok(Transformed::no(node))
+            }
+        })?
+        .data)
+}
+
 impl PhysicalOptimizerRule for DistributeScans {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, _config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
+        let plan = cooperative_joins(plan)?;
         let transformed = plan.transform_down(|node| {
             let Some(scan) = chain_scan(&node) else {
                 return Ok(Transformed::no(node));

@@ -274,12 +274,11 @@ impl Session {
     }
 
     async fn abort(&self, txn: Transaction) {
-        self.server.services.txns.abort(txn, &self.server.services.cluster).await;
+        self.server.services.txns.abort(txn).await;
     }
 
     async fn commit(&self, txn: Transaction) -> Result<()> {
-        let services = &self.server.services;
-        services.txns.commit(txn, &services.cluster).await
+        self.server.services.txns.commit(txn).await
     }
 
     async fn dispatch(self: &Arc<Self>, statement: &StatementText, params: Option<ParamValues>) -> Result<StatementResult> {
@@ -456,7 +455,7 @@ impl Session {
         let txn = txns.begin().await?;
         let (state, _) = self.query_context(&txn, None);
         let description = handler::describe(self, state, statement).await;
-        txns.abort(txn, &self.server.services.cluster).await;
+        txns.abort(txn).await;
         description
     }
 

@@ -17,7 +17,7 @@ pub mod locks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use blueshift_storage::Snapshot;
 
@@ -31,7 +31,9 @@ pub use locks::{LockKey, LockManager};
 const RESERVE_BATCH: u64 = 10_000;
 
 /// A transaction in progress, owned by its session.
-#[derive(Debug)]
+///
+/// A transaction dropped without COMMIT or ROLLBACK (its statement was cancelled, its client went
+/// away) rolls itself back, so it can never leave locks or uncommitted writes behind.
 pub struct Transaction {
     pub xid: u64,
     pub snapshot: Snapshot,
@@ -40,9 +42,41 @@ pub struct Transaction {
     pub written_nodes: BTreeSet<usize>,
     pub written_tables: BTreeSet<u32>,
     pub dropped_tables: Vec<u32>,
+    manager: Arc<TransactionManager>,
+    finished: bool,
+}
+
+impl std::fmt::Debug for Transaction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("xid", &self.xid)
+            .field("snapshot", &self.snapshot)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let manager = Arc::clone(&self.manager);
+        let (xid, wrote) = (self.xid, self.may_have_written());
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn(async move { manager.abort_xid(xid, wrote).await });
+            }
+            Err(_) => manager.finish_xid(xid),
+        }
+    }
 }
 
 impl Transaction {
+    /// Whether any node may hold writes of this transaction (every write first locks its table).
+    fn may_have_written(&self) -> bool {
+        !self.written_tables.is_empty() || !self.written_nodes.is_empty()
+    }
+
     pub fn has_changes(&self) -> bool {
         self.catalog.is_some() || !self.written_nodes.is_empty() || !self.written_tables.is_empty()
     }
@@ -89,6 +123,8 @@ pub struct TransactionManager {
     pub locks: LockManager,
     /// Tables whose files should be removed from the compute nodes.
     pending_drops: Mutex<Vec<u32>>,
+    /// The compute nodes commits and aborts are sent to (set once they are attached).
+    cluster: OnceLock<Arc<Cluster>>,
 }
 
 impl TransactionManager {
@@ -133,7 +169,17 @@ impl TransactionManager {
             catalog: RwLock::new(Arc::new(catalog)),
             locks: LockManager::default(),
             pending_drops: Mutex::new(pending_drops),
+            cluster: OnceLock::new(),
         })
+    }
+
+    /// Sets the compute nodes that commits and aborts reach.
+    pub fn attach_cluster(&self, cluster: Arc<Cluster>) {
+        let _ = self.cluster.set(cluster);
+    }
+
+    fn cluster(&self) -> &Arc<Cluster> {
+        self.cluster.get().expect("the cluster is attached before transactions run")
     }
 
     /// The latest committed catalog.
@@ -146,7 +192,7 @@ impl TransactionManager {
     }
 
     /// Starts a transaction with a snapshot of everything committed so far.
-    pub async fn begin(&self) -> Result<Transaction> {
+    pub async fn begin(self: &Arc<Self>) -> Result<Transaction> {
         let needs_reserve = {
             let state = self.state.lock().unwrap();
             state.next_xid >= state.xid_limit
@@ -166,6 +212,8 @@ impl TransactionManager {
             written_nodes: BTreeSet::new(),
             written_tables: BTreeSet::new(),
             dropped_tables: Vec::new(),
+            manager: Arc::clone(self),
+            finished: false,
         })
     }
 
@@ -239,9 +287,11 @@ impl TransactionManager {
     }
 
     /// Commits: makes the transaction durable, then visible. On error nothing is committed.
-    pub async fn commit(&self, txn: Transaction, cluster: &Cluster) -> Result<()> {
+    pub async fn commit(&self, mut txn: Transaction) -> Result<()> {
+        txn.finished = true;
+        let cluster = Arc::clone(self.cluster());
         if !txn.has_changes() {
-            self.finish(&txn);
+            self.finish_xid(txn.xid);
             return Ok(());
         }
         let mut log = self.log.lock().await;
@@ -260,7 +310,7 @@ impl TransactionManager {
         })();
         if let Err(e) = durable {
             drop(log);
-            self.abort(txn, cluster).await;
+            self.abort_xid(txn.xid, true).await;
             return Err(e);
         }
         cluster.commit_on(&txn.written_nodes, txn.xid, csn).await;
@@ -277,26 +327,41 @@ impl TransactionManager {
             remove_old_catalogs(&self.dir, csn);
         }
         drop(log);
-        self.finish(&txn);
+        self.finish_xid(txn.xid);
         if !txn.dropped_tables.is_empty() {
             self.pending_drops
                 .lock()
                 .unwrap()
                 .extend(txn.dropped_tables.iter().copied());
-            self.drop_table_files(cluster).await;
+            self.drop_table_files(&cluster).await;
         }
         Ok(())
     }
 
     /// Rolls back: every node discards the transaction's writes.
-    pub async fn abort(&self, txn: Transaction, cluster: &Cluster) {
-        cluster.abort_on(&txn.written_nodes, txn.xid).await;
-        self.finish(&txn);
+    pub async fn abort(&self, mut txn: Transaction) {
+        txn.finished = true;
+        self.abort_xid(txn.xid, txn.may_have_written()).await;
     }
 
-    fn finish(&self, txn: &Transaction) {
-        self.state.lock().unwrap().active.remove(&txn.xid);
-        self.locks.release_all(txn.xid);
+    /// Rolls back a transaction by id. If it may have written, every node is told, not just those
+    /// known to hold its writes: a statement cancelled mid-write may have reached nodes it never
+    /// reported.
+    ///
+    /// Locks are released first: the transaction's writes are invisible to everyone from the
+    /// moment it ends, so other writers need not wait for the nodes to discard them.
+    async fn abort_xid(&self, xid: u64, wrote: bool) {
+        self.finish_xid(xid);
+        if wrote {
+            let cluster = Arc::clone(self.cluster());
+            let nodes: BTreeSet<usize> = cluster.nodes.iter().map(|n| n.index).collect();
+            cluster.abort_on(&nodes, xid).await;
+        }
+    }
+
+    fn finish_xid(&self, xid: u64) {
+        self.state.lock().unwrap().active.remove(&xid);
+        self.locks.release_all(xid);
     }
 
     /// What happened to a transaction a node reports uncommitted writes for.
