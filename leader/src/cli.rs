@@ -1,11 +1,14 @@
-//! Command-line interface of the `blueshift` binary.
+//! The `blueshift` program: its command line, and running a local cluster, a compute node or a
+//! leader. `src/main.rs` is a one-line wrapper, so tests can run the very same program.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use tokio::sync::watch;
 
 #[derive(Debug, Parser)]
-#[command(name = "blueshift", version, about = "A Redshift-compatible columnar MPP data warehouse")]
+#[command(name = "blueshift", bin_name = "blueshift", version, about = "A Redshift-compatible columnar MPP data warehouse")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -63,4 +66,120 @@ pub enum Command {
         #[arg(long, env = "BLUESHIFT_PASSWORD", hide_env_values = true)]
         password: Option<String>,
     },
+}
+
+use crate::error::{Error, Result};
+use crate::local::start_compute;
+use crate::server::{LeaderConfig, start_leader};
+
+/// The `blueshift` program: parses the command line and runs what it asks for.
+pub fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("blueshift: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).
+fn shutdown_signal() -> watch::Receiver<bool> {
+    let (sender, receiver) = watch::channel(false);
+    tokio::spawn(async move {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("signal handler");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {},
+            _ = term.recv() => {},
+        }
+        let _ = sender.send(true);
+    });
+    receiver
+}
+
+async fn stopped(mut receiver: watch::Receiver<bool>) {
+    let _ = receiver.wait_for(|stop| *stop).await;
+}
+
+fn listen_address(host: &str, port: u16) -> Result<SocketAddr> {
+    format!("{host}:{port}")
+        .parse()
+        .or_else(|_| {
+            std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+                .map_err(|e| e.to_string())
+                .and_then(|mut a| a.next().ok_or_else(|| "no address".to_string()))
+        })
+        .map_err(|e| Error::internal(format!("invalid listen address {host}:{port}: {e}")))
+}
+
+fn print_connect(address: SocketAddr) {
+    println!(
+        "Blueshift is ready. Connect with:\n  psql -h {} -p {} -U awsuser -d dev",
+        address.ip(),
+        address.port()
+    );
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    let stop = shutdown_signal();
+    match cli.command {
+        None => run_local(cli.local, stop).await,
+        Some(Command::Compute { data_dir, listen, slices }) => {
+            let (address, task) = start_compute(&data_dir, &listen, slices, stopped(stop)).await?;
+            println!("Blueshift compute node serving on {address}");
+            let _ = task.await;
+            Ok(())
+        }
+        Some(Command::Leader {
+            data_dir,
+            host,
+            port,
+            compute,
+            password,
+        }) => {
+            let config = LeaderConfig {
+                data_dir,
+                listen: listen_address(&host, port)?,
+                compute,
+                password,
+            };
+            let (leader, task) = start_leader(config, stopped(stop)).await?;
+            print_connect(leader.address);
+            let _ = task.await;
+            Ok(())
+        }
+    }
+}
+
+/// The local cluster: compute nodes on loopback ports, and the leader, in this process.
+async fn run_local(args: LocalArgs, stop: watch::Receiver<bool>) -> Result<()> {
+    let mut compute = Vec::new();
+    for node in 0..args.nodes {
+        let dir = args.data_dir.join(format!("compute-{node}"));
+        let (address, _task) = start_compute(&dir, "127.0.0.1:0", args.slices_per_node, stopped(stop.clone())).await?;
+        compute.push(address.to_string());
+    }
+    let config = LeaderConfig {
+        data_dir: args.data_dir.join("leader"),
+        listen: listen_address(&args.host, args.port)?,
+        compute,
+        password: args.password,
+    };
+    let (leader, task) = start_leader(config, stopped(stop)).await?;
+    print_connect(leader.address);
+    let _ = task.await;
+    Ok(())
 }

@@ -4,7 +4,6 @@
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use blueshift_leader::local::start_compute;
@@ -92,25 +91,12 @@ impl Drop for Cluster {
     }
 }
 
-/// The `blueshift` binary, built (once per test process) if needed.
+/// The `blueshift` program, as this package's `blueshift-process` binary: the same `main`, built
+/// by the same `cargo test` invocation that builds the tests (which run from `target/*/deps`).
 pub fn blueshift_binary() -> PathBuf {
-    static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY
-        .get_or_init(|| {
-            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-            let status = Command::new(env!("CARGO"))
-                // `--all-targets` resolves features as `cargo test` does, so this reuses its build.
-                .args(["build", "--workspace", "--all-targets", "--quiet"])
-                .current_dir(workspace)
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building blueshift failed");
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace.join("target"));
-            target.join("debug").join("blueshift")
-        })
-        .clone()
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    dir.join(format!("blueshift-process{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// A free loopback port.

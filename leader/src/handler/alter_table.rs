@@ -98,9 +98,8 @@ async fn added_column_value(ctx: &StatementContext<'_>, column: &sqlparser::ast:
     }) else {
         return Ok(None);
     };
-    let sql_type = SqlType::from_ast(&column.data_type)?;
     let (state, _) = ctx.state(None);
-    let sql = format!("SELECT CAST({default} AS {})", sql_type.pg_name());
+    let sql = format!("SELECT CAST({default} AS {})", column.data_type);
     let plan = super::query::plan(&state, parse_statement(&sql)?, None).await?;
     let (_, mut stream) = super::query::run(state, plan).await?;
     use futures::StreamExt;

@@ -6,7 +6,7 @@
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::datatypes::{
     DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    Int64Type, Time64MicrosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    Int64Type, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -164,6 +164,7 @@ impl<'a> ColumnEncoder<'a> {
                 text
             }
             DataType::Time64(TimeUnit::Microsecond) => format_time(a.as_primitive::<Time64MicrosecondType>().value(row)),
+            DataType::Time64(TimeUnit::Nanosecond) => format_time(a.as_primitive::<Time64NanosecondType>().value(row) / 1_000),
             _ => self
                 .fallback
                 .as_ref()
@@ -192,6 +193,7 @@ impl<'a> ColumnEncoder<'a> {
             DataType::Date32 => out.put_i32(a.as_primitive::<Date32Type>().value(row) - PG_EPOCH_DAYS),
             DataType::Timestamp(unit, _) => out.put_i64(timestamp_micros(a, *unit, row) - PG_EPOCH_MICROS),
             DataType::Time64(TimeUnit::Microsecond) => out.put_i64(a.as_primitive::<Time64MicrosecondType>().value(row)),
+            DataType::Time64(TimeUnit::Nanosecond) => out.put_i64(a.as_primitive::<Time64NanosecondType>().value(row) / 1_000),
             DataType::Binary => out.put_slice(a.as_binary::<i32>().value(row)),
             DataType::LargeBinary => out.put_slice(a.as_binary::<i64>().value(row)),
             // Text-like and everything else: the text form is also the binary form of text types.
@@ -221,7 +223,7 @@ fn has_native_encoding(data_type: &DataType) -> bool {
             | DataType::Utf8View
             | DataType::Date32
             | DataType::Timestamp(_, _)
-            | DataType::Time64(TimeUnit::Microsecond)
+            | DataType::Time64(TimeUnit::Microsecond | TimeUnit::Nanosecond)
     )
 }
 

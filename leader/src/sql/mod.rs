@@ -1,6 +1,7 @@
 //! SQL text handling: splitting a query string into statements, Redshift's identifier rules, and
 //! parsing with a Redshift dialect that knows Redshift's column attributes.
 
+pub mod cast_types;
 pub mod column_names;
 pub mod table_attributes;
 
