@@ -56,6 +56,14 @@ fn hash_f64(v: f64) -> u64 {
     mix64(normalized.to_bits())
 }
 
+fn hash_all(values: impl Iterator<Item = Option<u64>>) -> Vec<u64> {
+    values.map(|h| h.unwrap_or(NULL_HASH)).collect()
+}
+
+fn hash_strings<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Vec<u64> {
+    hash_all(values.map(|v| v.map(|s| hash_bytes(s.as_bytes()))))
+}
+
 /// Hashes every value of `column`; NULLs hash to a fixed value.
 pub fn hash_values(column: &ArrayRef) -> Result<Vec<u64>> {
     macro_rules! primitive {
@@ -90,54 +98,10 @@ pub fn hash_values(column: &ArrayRef) -> Result<Vec<u64>> {
         DataType::Timestamp(TimeUnit::Nanosecond, _) => {
             primitive!(TimestampNanosecondType, hash_i64)
         }
-        DataType::Boolean => {
-            let a = column.as_boolean();
-            (0..a.len())
-                .map(|i| {
-                    if a.is_null(i) {
-                        NULL_HASH
-                    } else {
-                        hash_i64(a.value(i).into())
-                    }
-                })
-                .collect()
-        }
-        DataType::Utf8 => {
-            let a = column.as_string::<i32>();
-            (0..a.len())
-                .map(|i| {
-                    if a.is_null(i) {
-                        NULL_HASH
-                    } else {
-                        hash_bytes(a.value(i).as_bytes())
-                    }
-                })
-                .collect()
-        }
-        DataType::LargeUtf8 => {
-            let a = column.as_string::<i64>();
-            (0..a.len())
-                .map(|i| {
-                    if a.is_null(i) {
-                        NULL_HASH
-                    } else {
-                        hash_bytes(a.value(i).as_bytes())
-                    }
-                })
-                .collect()
-        }
-        DataType::Utf8View => {
-            let a = column.as_string_view();
-            (0..a.len())
-                .map(|i| {
-                    if a.is_null(i) {
-                        NULL_HASH
-                    } else {
-                        hash_bytes(a.value(i).as_bytes())
-                    }
-                })
-                .collect()
-        }
+        DataType::Boolean => hash_all(column.as_boolean().iter().map(|v| v.map(|b| hash_i64(b.into())))),
+        DataType::Utf8 => hash_strings(column.as_string::<i32>().iter()),
+        DataType::LargeUtf8 => hash_strings(column.as_string::<i64>().iter()),
+        DataType::Utf8View => hash_strings(column.as_string_view().iter()),
         other => {
             return Err(StorageError::Corrupt {
                 path: Default::default(),

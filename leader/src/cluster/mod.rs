@@ -238,42 +238,37 @@ impl Cluster {
     /// Tells the nodes a transaction committed. A node that cannot be told is marked for
     /// reconciliation: the commit is already durable in the log, so it will learn it later.
     pub async fn commit_on(&self, nodes: &BTreeSet<usize>, xid: u64, csn: u64) {
-        let calls = nodes.iter().map(|&i| {
-            let node = Arc::clone(&self.nodes[i]);
-            async move {
-                let result = async {
-                    let mut client = node.control()?;
-                    tokio::time::timeout(CONTROL_TIMEOUT, client.commit(CommitRequest { xid, csn }))
-                        .await
-                        .map_err(|_| node.error("commit timed out"))?
-                        .map_err(|e| node.error(e.message()))
-                }
-                .await;
-                if let Err(e) = result {
-                    tracing::warn!(node = node.index, xid, error = %e, "node missed a commit");
-                    *node.health.lock().unwrap() = NodeHealth::NeedsReconcile;
-                }
-            }
-        });
-        futures::future::join_all(calls).await;
+        self.settle_on(nodes, xid, Some(csn)).await;
     }
 
     /// Tells the nodes a transaction aborted (best effort: a node that misses it discards the
     /// writes when it is reconciled).
     pub async fn abort_on(&self, nodes: &BTreeSet<usize>, xid: u64) {
+        self.settle_on(nodes, xid, None).await;
+    }
+
+    /// Commits (at `csn`) or aborts `xid` on each of `nodes`, marking those it cannot reach.
+    async fn settle_on(&self, nodes: &BTreeSet<usize>, xid: u64, csn: Option<u64>) {
         let calls = nodes.iter().map(|&i| {
             let node = Arc::clone(&self.nodes[i]);
             async move {
                 let result = async {
                     let mut client = node.control()?;
-                    tokio::time::timeout(CONTROL_TIMEOUT, client.abort(AbortRequest { xid }))
+                    let call = async {
+                        match csn {
+                            Some(csn) => client.commit(CommitRequest { xid, csn }).await.map(|_| ()),
+                            None => client.abort(AbortRequest { xid }).await.map(|_| ()),
+                        }
+                    };
+                    tokio::time::timeout(CONTROL_TIMEOUT, call)
                         .await
-                        .map_err(|_| node.error("abort timed out"))?
+                        .map_err(|_| node.error("the call timed out"))?
                         .map_err(|e| node.error(e.message()))
                 }
                 .await;
                 if let Err(e) = result {
-                    tracing::warn!(node = node.index, xid, error = %e, "node missed an abort");
+                    let what = if csn.is_some() { "commit" } else { "abort" };
+                    tracing::warn!(node = node.index, xid, error = %e, "node missed an {what}");
                     *node.health.lock().unwrap() = NodeHealth::NeedsReconcile;
                 }
             }
