@@ -52,7 +52,18 @@ impl BlueshiftCodec {
             }),
             with_rowid: spec.with_rowid,
             slices: scan.slices().to_vec(),
-            per_task: scan.dispatch() == SliceDispatch::PerTask,
+            dispatch: match scan.dispatch() {
+                SliceDispatch::PerPartition => 0,
+                SliceDispatch::PerNode { .. } => 1,
+                SliceDispatch::NodeCopy => 2,
+            },
+            partitions_per_node: match scan.dispatch() {
+                SliceDispatch::PerNode { partitions } => partitions as u32,
+                _ => 0,
+            },
+            dist_key: spec.dist_key.map(|k| k as u32),
+            replicated: spec.replicated,
+            estimated_rows: spec.estimated_rows,
             locations: scan.locations().as_ref().clone(),
             missing_values: spec
                 .columns
@@ -121,11 +132,17 @@ impl BlueshiftCodec {
                 xid: snapshot.xid,
             },
             with_rowid: node.with_rowid,
+            dist_key: node.dist_key.map(|k| k as usize),
+            replicated: node.replicated,
+            estimated_rows: node.estimated_rows,
         };
-        let dispatch = if node.per_task {
-            SliceDispatch::PerTask
-        } else {
-            SliceDispatch::PerPartition
+        let dispatch = match node.dispatch {
+            0 => SliceDispatch::PerPartition,
+            1 => SliceDispatch::PerNode {
+                partitions: node.partitions_per_node as usize,
+            },
+            2 => SliceDispatch::NodeCopy,
+            other => return Err(decode_error(format!("unknown slice dispatch {other}"))),
         };
         Ok(SliceScanExec::new(
             Arc::new(spec),

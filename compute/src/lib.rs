@@ -13,6 +13,7 @@ pub mod flight;
 pub mod remote;
 pub mod scan;
 pub mod server;
+pub mod shuffle;
 
 pub use codec::BlueshiftCodec;
-pub use scan::{ScanColumn, SliceDispatch, SliceScanExec, SliceScanSpec};
+pub use scan::{ScanColumn, estimated_width, SliceDispatch, SliceScanExec, SliceScanSpec};

@@ -22,7 +22,8 @@ use blueshift_storage::{
     NodeStore, ROWID_COLUMN, Snapshot, VisibleSegment, column_field_name, encode_rowid,
 };
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{DataFusionError, Result, ScalarValue, internal_err};
+use datafusion::common::stats::Precision;
+use datafusion::common::{DataFusionError, Result, ScalarValue, Statistics, internal_err};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::{ParquetAccessPlan, RowGroupAccess};
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
@@ -34,6 +35,7 @@ use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
 use datafusion::physical_plan::metrics::{Count, ExecutionPlanMetricsSet, MetricBuilder, MetricsSet};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
     ReplaceChildrenOptions,
@@ -68,6 +70,13 @@ pub struct SliceScanSpec {
     pub filters: Vec<Arc<dyn PhysicalExpr>>,
     pub snapshot: Snapshot,
     pub with_rowid: bool,
+    /// Index (into `columns`) of the DISTKEY of a KEY-distributed table: rows with equal values
+    /// of it share a slice, chosen by the stable hash in `blueshift_storage::distribution`.
+    pub dist_key: Option<usize>,
+    /// DISTSTYLE ALL: every node holds a full copy (on its first slice).
+    pub replicated: bool,
+    /// Live rows in the table, for the planner's size estimates.
+    pub estimated_rows: Option<u64>,
 }
 
 impl SliceScanSpec {
@@ -99,11 +108,14 @@ impl SliceScanSpec {
 /// How the slices map to partitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SliceDispatch {
-    /// Partition `i` reads `slices[i]`.
+    /// Partition `i` reads `slices[i]`, wherever the scan runs (remotely if need be).
     PerPartition,
-    /// One partition; distributed task `i` reads `slices[i]` (set once the distributed planner has
-    /// given the stage one task per slice).
-    PerTask,
+    /// In a stage with one task per compute node: task `t`'s partition `p` reads
+    /// `slices[t * partitions + p]`, its node's own slices.
+    PerNode { partitions: usize },
+    /// In a stage with one task per compute node, for a DISTSTYLE ALL table: task `t` reads its
+    /// node's copy, `slices[t]`, as one partition.
+    NodeCopy,
 }
 
 #[derive(Debug)]
@@ -128,7 +140,8 @@ impl SliceScanExec {
     ) -> Self {
         let partitions = match dispatch {
             SliceDispatch::PerPartition => slices.len().max(1),
-            SliceDispatch::PerTask => 1,
+            SliceDispatch::PerNode { partitions } => partitions,
+            SliceDispatch::NodeCopy => 1,
         };
         let properties = PlanProperties::new(
             EquivalenceProperties::new(spec.output_schema()),
@@ -173,20 +186,18 @@ impl SliceScanExec {
         )
     }
 
-    /// The same scan with one distributed task per slice.
-    pub fn per_task(&self) -> SliceScanExec {
-        SliceScanExec::new(
-            Arc::clone(&self.spec),
-            self.slices.clone(),
-            SliceDispatch::PerTask,
-            Arc::clone(&self.locations),
-        )
+    /// The same scan, laid out for a stage with one task per node. `slices` lists every slice of
+    /// the table in node order (for ALL tables: each node's copy).
+    pub fn per_node(&self, slices: Vec<u32>, dispatch: SliceDispatch) -> SliceScanExec {
+        SliceScanExec::new(Arc::clone(&self.spec), slices, dispatch, Arc::clone(&self.locations))
     }
 
     fn slice_for(&self, partition: usize, context: &Arc<TaskContext>) -> Result<u32> {
+        let task = || DistributedTaskContext::from_ctx(context).task_index;
         let index = match self.dispatch {
             SliceDispatch::PerPartition => partition,
-            SliceDispatch::PerTask => DistributedTaskContext::from_ctx(context).task_index,
+            SliceDispatch::PerNode { partitions } => task() * partitions + partition,
+            SliceDispatch::NodeCopy => task(),
         };
         self.slices.get(index).copied().ok_or_else(|| {
             DataFusionError::Internal(format!(
@@ -360,6 +371,15 @@ fn access_plan(segment: &VisibleSegment, deleted: &roaring::RoaringBitmap) -> Pa
     ParquetAccessPlan::new(access)
 }
 
+/// A rough in-memory width of a value of `data_type`, for size estimates.
+pub fn estimated_width(data_type: &DataType) -> usize {
+    data_type.primitive_width().unwrap_or(match data_type {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => 24,
+        DataType::Boolean => 1,
+        _ => 16,
+    })
+}
+
 /// A batch of `rows` rows; the row count is explicit because a scan may return no columns
 /// (`count(*)`).
 fn with_schema(schema: &SchemaRef, columns: Vec<ArrayRef>, rows: usize) -> Result<RecordBatch> {
@@ -473,8 +493,10 @@ impl DisplayAs for SliceScanExec {
             self.slices,
             columns.join(", ")
         )?;
-        if self.dispatch == SliceDispatch::PerTask {
-            write!(f, ", one task per slice")?;
+        match self.dispatch {
+            SliceDispatch::PerPartition => {}
+            SliceDispatch::PerNode { partitions } => write!(f, ", {partitions} slices per node task")?,
+            SliceDispatch::NodeCopy => write!(f, ", each node's copy")?,
         }
         if !self.spec.filters.is_empty() {
             let filters: Vec<String> = self.spec.filters.iter().map(|e| e.to_string()).collect();
@@ -570,6 +592,24 @@ impl ExecutionPlan for SliceScanExec {
                 }
             };
         Ok(Box::pin(RecordBatchStreamAdapter::new(schema, stream)))
+    }
+
+    fn statistics_from_inputs(&self, _input_stats: &[Arc<Statistics>], args: &StatisticsArgs) -> Result<Arc<Statistics>> {
+        let schema = self.schema();
+        let Some(rows) = self.spec.estimated_rows else {
+            return Ok(Arc::new(Statistics::new_unknown(&schema)));
+        };
+        // A replicated table's copy holds every row; other scans spread rows over their slices.
+        let share = match (args.partition(), self.dispatch) {
+            (None, _) | (Some(_), SliceDispatch::NodeCopy) => rows,
+            (Some(_), _) if self.spec.replicated => rows,
+            (Some(_), _) => rows / self.slices.len().max(1) as u64,
+        };
+        let width: usize = schema.fields().iter().map(|f| estimated_width(f.data_type())).sum();
+        let mut statistics = Statistics::new_unknown(&schema);
+        statistics.num_rows = Precision::Inexact(share as usize);
+        statistics.total_byte_size = Precision::Inexact(share as usize * width.max(1));
+        Ok(Arc::new(statistics))
     }
 
     fn metrics(&self) -> Option<MetricsSet> {

@@ -7,7 +7,7 @@ use arrow_flight::flight_service_server::FlightServiceServer;
 use blueshift_proto::compute_control_server::ComputeControlServer;
 use blueshift_storage::NodeStore;
 use datafusion::error::DataFusionError;
-use datafusion::execution::SessionState;
+use datafusion::execution::{FunctionRegistry, SessionState};
 use datafusion_distributed::{DistributedExt, Worker, WorkerQueryContext};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -29,7 +29,9 @@ pub fn worker(store: Arc<NodeStore>) -> Worker {
                 .config()
                 .get_or_insert_with(Default::default)
                 .set_extension(store);
-            Ok::<SessionState, DataFusionError>(builder.build())
+            let mut state = builder.build();
+            state.register_udf(crate::shuffle::slice_route())?;
+            Ok::<SessionState, DataFusionError>(state)
         }
     })
 }

@@ -120,6 +120,24 @@ pub fn key_slices(column: &ArrayRef, slice_count: u32) -> Result<Vec<u32>> {
         .collect())
 }
 
+/// The slice of each row for a composite key: the stable hash of every column, combined. With one
+/// column this is [`key_slices`].
+pub fn composite_slices(columns: &[ArrayRef], slice_count: u32) -> Result<Vec<u32>> {
+    let Some((first, rest)) = columns.split_first() else {
+        return Ok(Vec::new());
+    };
+    let mut hashes = hash_values(first)?;
+    for column in rest {
+        for (h, other) in hashes.iter_mut().zip(hash_values(column)?) {
+            *h = mix64(h.rotate_left(5) ^ other);
+        }
+    }
+    Ok(hashes
+        .into_iter()
+        .map(|h| (h % u64::from(slice_count)) as u32)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

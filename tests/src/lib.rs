@@ -2,6 +2,8 @@
 //! PostgreSQL clients for them, and the sqllogictest engine that runs `.slt` files over the wire.
 
 pub mod cluster;
+pub mod plans;
 pub mod slt;
 
 pub use cluster::{Cluster, ProcessCluster, blueshift_binary, connect};
+pub use plans::{explain, plan_figure};

@@ -389,6 +389,24 @@ impl BlueshiftTable {
         &self.def
     }
 
+    /// Live rows in the table, asking the nodes the first time.
+    async fn estimated_rows(&self) -> DfResult<u64> {
+        let txns = &self.services.txns;
+        if let Some(rows) = txns.estimated_rows(self.def.oid) {
+            return Ok(rows);
+        }
+        let stats = self
+            .services
+            .cluster
+            .table_stats(self.def.oid, Snapshot::latest())
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let copies = if self.def.dist_style.is_all() { self.services.cluster.nodes.len() as u64 } else { 1 };
+        let rows = stats.iter().map(|s| s.rows).sum::<u64>() / copies.max(1);
+        txns.learn_rows(self.def.oid, rows);
+        Ok(rows)
+    }
+
     fn file_schema(&self) -> DfResult<DFSchema> {
         DFSchema::try_from(Schema::new(
             self.def
@@ -499,6 +517,12 @@ impl TableProvider for BlueshiftTable {
                 .collect(),
             snapshot: context.snapshot,
             with_rowid,
+            dist_key: match self.def.dist_style {
+                super::DistStyle::Key => self.def.dist_key.as_deref().and_then(|k| self.def.column_index(k)),
+                _ => None,
+            },
+            replicated: self.def.dist_style.is_all(),
+            estimated_rows: Some(self.estimated_rows().await?),
         };
         let slices = if self.def.dist_style.is_all() && !with_rowid {
             // Every node has a full copy; one suffices to read the table...

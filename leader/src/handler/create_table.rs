@@ -590,7 +590,9 @@ async fn create_as(
     .build()?;
     let rows = query::run_count(state, insert).await;
     ctx.record_writes(&writes);
-    done(Outcome::count("SELECT", rows?))
+    let rows = rows?;
+    *ctx.txn.row_deltas.entry(oid).or_default() += rows as i64;
+    done(Outcome::count("SELECT", rows))
 }
 
 /// SELECT ... INTO [TEMP] table FROM ...: CREATE TABLE AS without the INTO.

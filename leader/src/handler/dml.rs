@@ -49,12 +49,14 @@ pub async fn insert(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     let TableObject::TableName(name) = &insert.table else {
         return Err(Error::unsupported("INSERT into a table function is not supported"));
     };
-    target_table(ctx, name).await?;
+    let (_, table) = target_table(ctx, name).await?;
     let (state, writes) = ctx.state(None);
     let plan = query::plan(&state, statement.clone(), ctx.params.clone()).await?;
     let rows = query::run_count(state, plan).await;
     ctx.record_writes(&writes);
-    done(Outcome::count("INSERT", rows?))
+    let rows = rows?;
+    *ctx.txn.row_deltas.entry(table.oid).or_default() += rows as i64;
+    done(Outcome::count("INSERT", rows))
 }
 
 /// The name a query uses for the target table: its alias, or its own name.
@@ -158,6 +160,7 @@ pub async fn delete(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     }
     let count = rows.count_on(counted_copy(ctx, &table));
     delete_rows(ctx, &table, &rows).await?;
+    *ctx.txn.row_deltas.entry(table.oid).or_default() -= count as i64;
     done(Outcome::count("DELETE", count))
 }
 

@@ -6,6 +6,7 @@ pub mod alter_table;
 pub mod create_table;
 pub mod drop;
 pub mod dml;
+pub mod explain;
 pub mod query;
 pub mod schema;
 pub mod truncate;
@@ -58,7 +59,8 @@ pub async fn execute(ctx: &mut StatementContext<'_>) -> Result<StatementResult> 
         "INSERT" => dml::insert(ctx).await,
         "UPDATE" => dml::update(ctx).await,
         "DELETE" => dml::delete(ctx).await,
-        "SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "" => query::query(ctx).await,
+        "EXPLAIN" => explain::explain(ctx).await,
+        "SELECT" | "WITH" | "VALUES" | "" => query::query(ctx).await,
         // Statistics are advisory: the planner reads row counts from the compute nodes.
         "ANALYZE" => done(Outcome::command("ANALYZE")),
         "COPY" | "UNLOAD" | "VACUUM" | "DECLARE" | "FETCH" | "CLOSE" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
@@ -78,7 +80,8 @@ pub async fn execute(ctx: &mut StatementContext<'_>) -> Result<StatementResult> 
 /// Describes a statement without running it.
 pub async fn describe(session: &Arc<Session>, state: SessionState, statement: &StatementText) -> Result<Description> {
     match statement.first() {
-        "SELECT" | "WITH" | "VALUES" | "EXPLAIN" | "" => query::describe(state, statement).await,
+        "EXPLAIN" => Ok(explain::describe()),
+        "SELECT" | "WITH" | "VALUES" | "" => query::describe(state, statement).await,
         "INSERT" | "UPDATE" | "DELETE" => dml::describe(state, statement).await,
         "SHOW" => {
             let name = statement.keywords.get(1).cloned().unwrap_or_default().to_lowercase();

@@ -1,4 +1,4 @@
-//! Queries: SELECT, WITH, VALUES and EXPLAIN, planned and run by DataFusion with the scans on the
+//! Queries: SELECT, WITH and VALUES, planned and run by DataFusion with the scans on the
 //! compute nodes. SELECT ... INTO becomes CREATE TABLE AS.
 
 use std::sync::Arc;
@@ -9,7 +9,9 @@ use datafusion::dataframe::DataFrame;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use tokio_stream::wrappers::ReceiverStream;
-use futures::{StreamExt, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
+use arrow::array::RecordBatch;
+use datafusion::error::DataFusionError;
 use datafusion::execution::SessionState;
 use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
 use datafusion::logical_expr::{Expr, LogicalPlan};
@@ -50,16 +52,26 @@ pub async fn plan(state: &SessionState, mut statement: Statement, params: Option
 }
 
 /// Optimizes, distributes and starts a logical plan.
-///
-/// The plan runs on the query runtime (see [`executor`]), feeding the returned stream through a
-/// channel: cancellation and timeouts act on the stream at once, and dropping the stream stops
-/// the plan.
 pub async fn run(state: SessionState, plan: LogicalPlan) -> Result<(SchemaRef, SendableRecordBatchStream)> {
     let frame = DataFrame::new(state, plan);
     let schema = Arc::new(frame.schema().as_arrow().clone());
+    let stream = on_executor(Arc::clone(&schema), frame.execute_stream());
+    Ok((schema, stream))
+}
+
+/// Runs `start` and the stream it returns on the query runtime (see [`executor`]), feeding the
+/// returned stream through a channel: cancellation and timeouts act on the stream at once, and
+/// dropping the stream stops the work.
+pub fn on_executor<S>(
+    schema: SchemaRef,
+    start: impl Future<Output = std::result::Result<S, DataFusionError>> + Send + 'static,
+) -> SendableRecordBatchStream
+where
+    S: Stream<Item = std::result::Result<RecordBatch, DataFusionError>> + Send + Unpin + 'static,
+{
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
     let task = executor().spawn(async move {
-        let mut stream = match frame.execute_stream().await {
+        let mut stream = match start.await {
             Ok(stream) => stream,
             Err(e) => {
                 let _ = sender.send(Err(e)).await;
@@ -77,7 +89,7 @@ pub async fn run(state: SessionState, plan: LogicalPlan) -> Result<(SchemaRef, S
         let _running = &guard;
         batch
     });
-    Ok((Arc::clone(&schema), Box::pin(RecordBatchStreamAdapter::new(schema, stream))))
+    Box::pin(RecordBatchStreamAdapter::new(schema, stream))
 }
 
 /// Stops a query task when its result stream is dropped.

@@ -20,6 +20,7 @@ pub async fn truncate(ctx: &mut StatementContext<'_>) -> Result<StatementResult>
         let cluster = std::sync::Arc::clone(&ctx.services().cluster);
         ctx.txn.written_nodes.extend(cluster.nodes.iter().map(|n| n.index));
         cluster.truncate(ctx.txn.xid, table.oid).await?;
+        ctx.txn.truncated.insert(table.oid);
     }
     done(Outcome::command("TRUNCATE TABLE"))
 }

@@ -2,6 +2,7 @@
 //! distributed planner that sends scans to the compute nodes.
 
 pub mod distribute;
+pub mod explain;
 pub mod functions;
 
 use std::sync::{Arc, LazyLock};
@@ -48,16 +49,21 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
         .with_config(config)
         .with_default_features()
         .with_catalog_list(Arc::new(BlueshiftCatalogList::new(cell, services)))
-        .with_physical_optimizer_rule(Arc::new(distribute::DistributeScans))
+        .with_physical_optimizer_rule(Arc::new(distribute::DistributeScans {
+            layout: distribute::Layout::of(&cluster),
+        }))
         .with_distributed_worker_resolver(distribute::ClusterWorkers(Arc::clone(&cluster)))
         .with_distributed_user_codec(BlueshiftCodec)
-        .with_distributed_route_tasks_handler(distribute::route_tasks_to_slices)
+        .with_distributed_route_tasks_handler(distribute::route_tasks_to_nodes(distribute::Layout::of(&cluster)))
         .with_distributed_planner();
     let builder = builder
         .with_distributed_metrics_collection(true)
         .expect("metrics collection is a valid option");
     let mut state = builder.build();
-    for function in functions::redshift_functions() {
+    for function in functions::redshift_functions()
+        .into_iter()
+        .chain([blueshift_compute::shuffle::slice_route()])
+    {
         state
             .register_udf(function)
             .expect("registering a scalar function cannot fail");

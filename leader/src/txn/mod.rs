@@ -42,6 +42,10 @@ pub struct Transaction {
     pub written_nodes: BTreeSet<usize>,
     pub written_tables: BTreeSet<u32>,
     pub dropped_tables: Vec<u32>,
+    /// Net rows added to each table, for the planner's estimates.
+    pub row_deltas: HashMap<u32, i64>,
+    /// Tables emptied by TRUNCATE.
+    pub truncated: BTreeSet<u32>,
     manager: Arc<TransactionManager>,
     finished: bool,
 }
@@ -125,6 +129,9 @@ pub struct TransactionManager {
     pending_drops: Mutex<Vec<u32>>,
     /// The compute nodes commits and aborts are sent to (set once they are attached).
     cluster: OnceLock<Arc<Cluster>>,
+    /// Live rows of each table as of the last commit, for the planner (learned from the nodes
+    /// on first use, then kept up to date by commits).
+    row_estimates: Mutex<HashMap<u32, u64>>,
 }
 
 impl TransactionManager {
@@ -170,6 +177,7 @@ impl TransactionManager {
             locks: LockManager::default(),
             pending_drops: Mutex::new(pending_drops),
             cluster: OnceLock::new(),
+            row_estimates: Mutex::new(HashMap::new()),
         })
     }
 
@@ -212,6 +220,8 @@ impl TransactionManager {
             written_nodes: BTreeSet::new(),
             written_tables: BTreeSet::new(),
             dropped_tables: Vec::new(),
+            row_deltas: HashMap::new(),
+            truncated: BTreeSet::new(),
             manager: Arc::clone(self),
             finished: false,
         })
@@ -326,6 +336,7 @@ impl TransactionManager {
             *self.catalog.write().unwrap() = Arc::new(catalog.clone());
             remove_old_catalogs(&self.dir, csn);
         }
+        self.apply_row_changes(&txn);
         drop(log);
         self.finish_xid(txn.xid);
         if !txn.dropped_tables.is_empty() {
@@ -336,6 +347,31 @@ impl TransactionManager {
             self.drop_table_files(&cluster).await;
         }
         Ok(())
+    }
+
+    fn apply_row_changes(&self, txn: &Transaction) {
+        let mut estimates = self.row_estimates.lock().unwrap();
+        for table in &txn.truncated {
+            estimates.insert(*table, 0);
+        }
+        for (table, delta) in &txn.row_deltas {
+            if let Some(rows) = estimates.get_mut(table) {
+                *rows = rows.saturating_add_signed(*delta);
+            }
+        }
+        for table in &txn.dropped_tables {
+            estimates.remove(table);
+        }
+    }
+
+    /// Live rows of a table, if known.
+    pub fn estimated_rows(&self, table: u32) -> Option<u64> {
+        self.row_estimates.lock().unwrap().get(&table).copied()
+    }
+
+    /// Records a table's row count learned from the nodes.
+    pub fn learn_rows(&self, table: u32, rows: u64) {
+        self.row_estimates.lock().unwrap().entry(table).or_insert(rows);
     }
 
     /// Rolls back: every node discards the transaction's writes.
