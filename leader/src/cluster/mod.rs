@@ -200,6 +200,30 @@ impl Cluster {
         start
     }
 
+    /// The error to report for a query whose connection to a node broke, naming the node.
+    ///
+    /// A stream from a node that died ends with a transport error that does not say which node
+    /// it came from; the node that no longer accepts connections is the one. `None` if the
+    /// failure was not a lost connection, or every node answers again.
+    pub async fn name_lost_node(&self, message: &str) -> Option<Error> {
+        if !is_connection_failure(message) {
+            return None;
+        }
+        // A node that is still exiting may accept connections for a moment after its streams
+        // broke: look again for a short while before concluding every node is up.
+        for _ in 0..10 {
+            for node in &self.nodes {
+                let address = node.address.trim_start_matches("http://");
+                let connect = tokio::net::TcpStream::connect(address);
+                if !matches!(tokio::time::timeout(Duration::from_secs(1), connect).await, Ok(Ok(_))) {
+                    return Some(node.error(format!("the connection to it was lost ({message})")));
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        None
+    }
+
     /// Fails if a node has not been settled since it missed a commit.
     pub fn check_ready(&self) -> Result<()> {
         match self.nodes.iter().find(|n| n.health() != NodeHealth::Up) {
@@ -421,4 +445,22 @@ async fn attach_with_retry(
             Err(e) => return Err(e),
         }
     }
+}
+
+/// Whether an error's text says a connection to a node failed (as opposed to the query failing
+/// on the node).
+fn is_connection_failure(message: &str) -> bool {
+    let message = message.to_lowercase();
+    [
+        "transport error",
+        "h2 protocol error",
+        "broken pipe",
+        "connection refused",
+        "connection reset",
+        "tcp connect error",
+        "error trying to connect",
+        "status: unavailable",
+    ]
+    .iter()
+    .any(|pattern| message.contains(pattern))
 }

@@ -12,6 +12,7 @@ use sqlparser::ast::Statement;
 
 use super::query::{on_executor, plan};
 use super::{Description, done};
+use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::planner::explain::render;
 use crate::session::{Outcome, StatementContext, StatementResult};
@@ -42,7 +43,8 @@ pub async fn explain(ctx: &mut StatementContext<'_>) -> Result<StatementResult> 
     let logical = plan(&state, *statement, ctx.params.clone()).await?;
     let schema = schema();
     let output = Arc::clone(&schema);
-    let stream = on_executor(Arc::clone(&schema), async move {
+    let cluster = state.config().get_extension::<Cluster>();
+    let stream = on_executor(cluster, Arc::clone(&schema), async move {
         let physical = state.create_physical_plan(&logical).await?;
         let ran = if analyze {
             // Running leaves `physical` as planned; the rewritten copy carries the metrics.

@@ -19,6 +19,7 @@ use datafusion::sql::parser::Statement as DfStatement;
 use sqlparser::ast::{SetExpr, Statement};
 
 use super::{Description, create_table, done};
+use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::planner::executor;
 use crate::session::{Outcome, StatementContext, StatementResult};
@@ -53,16 +54,19 @@ pub async fn plan(state: &SessionState, mut statement: Statement, params: Option
 
 /// Optimizes, distributes and starts a logical plan.
 pub async fn run(state: SessionState, plan: LogicalPlan) -> Result<(SchemaRef, SendableRecordBatchStream)> {
+    let cluster = state.config().get_extension::<Cluster>();
     let frame = DataFrame::new(state, plan);
     let schema = Arc::new(frame.schema().as_arrow().clone());
-    let stream = on_executor(Arc::clone(&schema), frame.execute_stream());
+    let stream = on_executor(cluster, Arc::clone(&schema), frame.execute_stream());
     Ok((schema, stream))
 }
 
 /// Runs `start` and the stream it returns on the query runtime (see [`executor`]), feeding the
 /// returned stream through a channel: cancellation and timeouts act on the stream at once, and
-/// dropping the stream stops the work.
+/// dropping the stream stops the work. An error from a lost connection to a node of `cluster`
+/// is reported as that node's failure.
 pub fn on_executor<S>(
+    cluster: Option<Arc<Cluster>>,
     schema: SchemaRef,
     start: impl Future<Output = std::result::Result<S, DataFusionError>> + Send + 'static,
 ) -> SendableRecordBatchStream
@@ -70,16 +74,28 @@ where
     S: Stream<Item = std::result::Result<RecordBatch, DataFusionError>> + Send + Unpin + 'static,
 {
     let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    let name_node = async move |e: DataFusionError| match &cluster {
+        Some(cluster) => match cluster.name_lost_node(&e.to_string()).await {
+            Some(named) => DataFusionError::External(Box::new(named)),
+            None => e,
+        },
+        None => e,
+    };
     let task = executor().spawn(async move {
         let mut stream = match start.await {
             Ok(stream) => stream,
             Err(e) => {
-                let _ = sender.send(Err(e)).await;
+                let _ = sender.send(Err(name_node(e).await)).await;
                 return;
             }
         };
         while let Some(batch) = stream.next().await {
-            if sender.send(batch).await.is_err() {
+            let batch = match batch {
+                Ok(batch) => Ok(batch),
+                Err(e) => Err(name_node(e).await),
+            };
+            let failed = batch.is_err();
+            if sender.send(batch).await.is_err() || failed {
                 break;
             }
         }

@@ -41,7 +41,9 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
         .with_default_catalog_and_schema(DATABASE, SEARCH_PATH_SCHEMA)
         .with_create_default_catalog_and_schema(false)
         .with_information_schema(false)
-        .with_target_partitions(partitions);
+        .with_target_partitions(partitions)
+        // Queries name the node behind a lost connection (see `Cluster::name_lost_node`).
+        .with_extension(Arc::clone(&cluster));
     let options = config.options_mut();
     options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
     options.execution.time_zone = Some("+00:00".to_string());
