@@ -271,6 +271,19 @@ fn array_to_string(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     text(Some(parts.join(&separator)))
 }
 
+fn session_user(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
+    text(Some(context.session.user.clone()))
+}
+
+/// `quote_ident`: double-quotes an identifier unless it is a plain lower-case one.
+fn quote_ident(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
+    text(as_text(arg(args, 0)).map(|name| {
+        let plain = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '$');
+        if plain { name } else { format!("\"{}\"", name.replace('"', "\"\"")) }
+    }))
+}
+
 /// `'name'::regclass`: the OID of a relation name.
 fn regclass_oid(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     ScalarValue::UInt32(as_text(arg(args, 0)).and_then(|n| relation_oid(&context.catalog, &context.search_path, &n)))
@@ -331,6 +344,9 @@ pub fn catalog_functions(cell: &Arc<ContextCell>) -> Vec<Arc<ScalarUDF>> {
         ("pg_get_function_result", &[1], text_type.clone(), function_result),
         ("pg_get_function_arguments", &[1], text_type.clone(), function_arguments),
         ("array_to_string", &[2, 3], text_type.clone(), array_to_string),
+        ("current_user", &[0], text_type.clone(), session_user),
+        ("session_user", &[0], text_type.clone(), session_user),
+        ("quote_ident", &[1], text_type.clone(), quote_ident),
         (REGCLASS_OID, &[1], DataType::UInt32, regclass_oid),
         (REGCLASS_NAME, &[1], text_type.clone(), regclass_name),
         (REGTYPE_OID, &[1], DataType::UInt32, regtype_oid),

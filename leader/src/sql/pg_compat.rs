@@ -2,6 +2,7 @@
 //! DataFusion plans:
 //!
 //! - `pg_catalog.f(...)` calls lose the schema (the functions are registered by bare name);
+//! - `current_user` and `session_user` (SQL's niladic functions) are calls;
 //! - `COLLATE ...` is dropped (comparisons are byte-wise either way);
 //! - casts to catalog types: `'t'::regclass` looks the relation up, `oid::regclass` prints its
 //!   name, `'int4'::regtype` looks the type up, `::regtype` of an OID formats it, and
@@ -186,14 +187,16 @@ fn rewrite_expr(expr: &mut Expr) {
             }
         }
         Expr::Subquery(query) if reads_only_catalog(query) => {
-            if joins_empty_catalog(query) {
+            let empty = joins_empty_catalog(query);
+            let Some(item) = single_projection(query) else { return };
+            if contains_aggregate(item) {
+                return;
+            }
+            if empty {
                 *expr = Expr::Value(Value::Null.into());
                 return;
             }
-            let Some(item) = single_projection(query) else { return };
-            if !contains_aggregate(item) {
-                *item = wrap("max", item);
-            }
+            *item = wrap("max", item);
             if let Some(condition) = take_outer_conditions(query) {
                 let subquery = expr.clone();
                 *expr = Expr::Case {
@@ -209,6 +212,13 @@ fn rewrite_expr(expr: &mut Expr) {
             *expr = (**left).clone();
         }
         Expr::Collate { expr: inner, .. } => *expr = (**inner).clone(),
+        Expr::Identifier(ident)
+            if ident.quote_style.is_none() && matches!(ident.value.to_ascii_lowercase().as_str(), "current_user" | "session_user") =>
+        {
+            if let Some(call) = parse_expr(&format!("{}()", ident.value.to_ascii_lowercase())) {
+                *expr = call;
+            }
+        }
         Expr::Cast { expr: inner, data_type, .. } => {
             if let Some(replacement) = rewrite_cast(inner, data_type) {
                 *expr = replacement;
