@@ -130,6 +130,8 @@ pub struct Session {
     running: Mutex<Option<CancellationToken>>,
     /// Set when a result stream failed after its statement returned: the block must fail.
     stream_failed: Arc<AtomicBool>,
+    /// Open cursors of the transaction block, by name.
+    pub cursors: Mutex<HashMap<String, handler::cursor::Cursor>>,
 }
 
 impl Session {
@@ -148,6 +150,7 @@ impl Session {
             base_state,
             running: Mutex::new(None),
             stream_failed: Arc::default(),
+            cursors: Mutex::default(),
         }
     }
 
@@ -280,6 +283,7 @@ impl Session {
     }
 
     async fn fail_block(&self) {
+        self.cursors.lock().unwrap().clear();
         let mut block = self.block.lock().await;
         if let Block::Open(txn) = std::mem::replace(&mut *block, Block::Idle) {
             self.abort(txn).await;
@@ -310,6 +314,13 @@ impl Session {
         }
         match first {
             "SET" | "SHOW" | "RESET" => return self.setting(statement),
+            // Redshift keeps cursors inside transaction blocks only.
+            "DECLARE" if matches!(*self.block.lock().await, Block::Idle) => {
+                return Err(Error::new(
+                    SqlState::NoActiveSqlTransaction,
+                    "DECLARE CURSOR may only be used in transaction blocks",
+                ));
+            }
             // TRUNCATE commits the open transaction first, then runs on its own (as in Redshift).
             "TRUNCATE" => {
                 let ended_block = self.commit_open_block().await?;
@@ -359,6 +370,7 @@ impl Session {
     }
 
     async fn end_block(&self, commit: bool) -> Result<StatementResult> {
+        self.cursors.lock().unwrap().clear();
         let mut block = self.block.lock().await;
         let mut notices = Vec::new();
         let tag = match std::mem::replace(&mut *block, Block::Idle) {

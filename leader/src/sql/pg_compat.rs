@@ -329,7 +329,7 @@ mod tests {
     fn psql_idioms_become_plain_sql() {
         assert_eq!(
             rewritten("SELECT pg_catalog.format_type(a.atttypid, a.atttypmod) FROM t a WHERE a.n OPERATOR(pg_catalog.~) '^(t)$' COLLATE pg_catalog.default"),
-            "SELECT format_type(a.atttypid, a.atttypmod) FROM t AS a WHERE a.n ~ '^(t)$'"
+            "SELECT format_type(a.atttypid, a.atttypmod) FROM t a WHERE a.n ~ '^(t)$'"
         );
         assert_eq!(
             rewritten("SELECT c.oid::pg_catalog.regclass, 't'::regclass, ''::pg_catalog.char, x::oid"),

@@ -2,7 +2,6 @@
 
 use crate::catalog::DATABASE;
 use crate::system::pg_catalog::relations::{Kind, relations};
-use crate::system::pg_catalog::types::{self, BPCHAR, NUMERIC, VARCHAR};
 use crate::system::rows::{INT4, Rows, TEXT, NULL, int, opt_text, text};
 use crate::system::{CatalogTable, SystemContext};
 
@@ -40,9 +39,7 @@ impl CatalogTable for SvvColumns {
     fn fill(ctx: &SystemContext<'_>, rows: &mut Rows) {
         for r in relations(ctx).iter().filter(|r| !matches!(r.kind, Kind::System(_))) {
             for a in r.attributes(ctx) {
-                let pg = types::by_oid(a.type_oid);
-                let length = matches!(a.type_oid, VARCHAR | BPCHAR).then(|| a.typmod - 4);
-                let numeric = (a.type_oid == NUMERIC && a.typmod >= 4).then(|| ((a.typmod - 4) >> 16, (a.typmod - 4) & 0xffff));
+                let facts = a.facts();
                 let optional = |v: Option<i32>| v.map_or(NULL, |v| int(v.into()));
                 rows.push(vec![
                     text(DATABASE),
@@ -52,12 +49,12 @@ impl CatalogTable for SvvColumns {
                     int(a.num.into()),
                     opt_text(a.default.clone()),
                     text(if a.not_null { "NO" } else { "YES" }),
-                    text(pg.map_or("text", |t| t.display)),
-                    optional(length),
-                    optional(numeric.map(|n| n.0)),
-                    optional(numeric.map(|_| 10)),
-                    optional(numeric.map(|n| n.1)),
-                    NULL,
+                    text(facts.data_type),
+                    optional(facts.length),
+                    optional(facts.precision),
+                    optional(facts.radix),
+                    optional(facts.scale),
+                    optional(facts.datetime_precision),
                     NULL,
                     NULL,
                     NULL,

@@ -92,6 +92,50 @@ pub struct Attribute {
     pub encoding: i16,
 }
 
+/// A column type as the SQL-standard views describe it.
+pub struct TypeFacts {
+    /// `data_type`, e.g. `character varying`.
+    pub data_type: &'static str,
+    /// `udt_name`, the `pg_type` name.
+    pub udt_name: &'static str,
+    pub length: Option<i32>,
+    pub precision: Option<i32>,
+    pub radix: Option<i32>,
+    pub scale: Option<i32>,
+    pub datetime_precision: Option<i32>,
+}
+
+impl Attribute {
+    pub fn facts(&self) -> TypeFacts {
+        let pg = types::by_oid(self.type_oid);
+        let name = pg.map_or("text", |t| t.name);
+        let length = matches!(self.type_oid, types::VARCHAR | types::BPCHAR).then(|| self.typmod - 4).filter(|l| *l >= 0);
+        let (precision, radix, scale) = match name {
+            "numeric" if self.typmod >= 4 => (Some((self.typmod - 4) >> 16), Some(10), Some((self.typmod - 4) & 0xffff)),
+            "int2" => (Some(16), Some(2), Some(0)),
+            "int4" => (Some(32), Some(2), Some(0)),
+            "int8" => (Some(64), Some(2), Some(0)),
+            "float4" => (Some(24), Some(2), None),
+            "float8" => (Some(53), Some(2), None),
+            _ => (None, None, None),
+        };
+        let datetime_precision = match name {
+            "date" => Some(0),
+            "timestamp" | "timestamptz" | "time" => Some(6),
+            _ => None,
+        };
+        TypeFacts {
+            data_type: pg.map_or("text", |t| t.display),
+            udt_name: name,
+            length,
+            precision,
+            radix,
+            scale,
+            datetime_precision,
+        }
+    }
+}
+
 impl Relation<'_> {
     /// `relkind`: `r` for tables, `v` for views and system views.
     pub fn relkind(&self) -> &'static str {
