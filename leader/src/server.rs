@@ -82,6 +82,7 @@ pub async fn start_leader(
     let services = Arc::new(Services {
         cluster: Arc::clone(&cluster),
         txns: Arc::clone(&txns),
+        log: Arc::default(),
     });
     let server = Arc::new(Server {
         services,

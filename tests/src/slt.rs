@@ -58,6 +58,7 @@ fn binary_value(row: &tokio_postgres::Row, i: usize, t: &Type) -> Result<Option<
         Type::INT2 => row.try_get::<_, Option<i16>>(i)?.map(|v| v.to_string()),
         Type::INT4 => row.try_get::<_, Option<i32>>(i)?.map(|v| v.to_string()),
         Type::INT8 => row.try_get::<_, Option<i64>>(i)?.map(|v| v.to_string()),
+        Type::OID => row.try_get::<_, Option<u32>>(i)?.map(|v| v.to_string()),
         Type::FLOAT4 => row.try_get::<_, Option<f32>>(i)?.map(|v| format_float(f64::from(v), 6, 0)),
         Type::FLOAT8 => row.try_get::<_, Option<f64>>(i)?.map(|v| format_float(v, 15, 0)),
         Type::NUMERIC => row.try_get::<_, Option<Decimal>>(i)?.map(|v| v.to_string()),

@@ -45,6 +45,8 @@ const MAX_VIEW_DEPTH: usize = 32;
 pub struct Services {
     pub cluster: Arc<Cluster>,
     pub txns: Arc<TransactionManager>,
+    /// Sessions, statements and load errors, for the STL/STV system tables.
+    pub log: Arc<crate::system::query_log::QueryLog>,
 }
 
 /// What one statement may see and where its writes are recorded.
@@ -56,6 +58,26 @@ pub struct QueryContext {
     /// A table whose scans also return `__rowid` (DELETE and UPDATE name rows through it).
     pub rowid_table: Option<(String, String)>,
     pub writes: Arc<WriteLog>,
+    pub session: SessionInfo,
+}
+
+/// Who runs a statement, for the catalog functions and tables that depend on the session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionInfo {
+    pub pid: i32,
+    pub user: String,
+    /// Every setting's current value (SHOW ALL).
+    pub settings: Vec<(String, String)>,
+}
+
+impl QueryContext {
+    /// `current_schema()`: the first existing schema of the search_path setting.
+    pub fn current_schema(&self) -> Option<&str> {
+        self.search_path
+            .iter()
+            .find(|s| !crate::system::is_system_schema(s) && !s.starts_with("pg_temp_"))
+            .map(String::as_str)
+    }
 }
 
 /// Nodes and rows a statement's inserts touched.
@@ -142,6 +164,7 @@ impl CatalogProvider for BlueshiftCatalog {
             .map(|c| c.catalog.schemas.keys().cloned().collect())
             .unwrap_or_default();
         names.push(SYSTEM_SCHEMA.to_string());
+        names.push(crate::system::INFORMATION_SCHEMA.to_string());
         names
     }
 
@@ -149,7 +172,7 @@ impl CatalogProvider for BlueshiftCatalog {
         let context = self.cell.get().ok()?;
         let schemas = if name == SEARCH_PATH_SCHEMA {
             context.search_path.clone()
-        } else if context.catalog.schemas.contains_key(name) || name == SYSTEM_SCHEMA {
+        } else if context.catalog.schemas.contains_key(name) || crate::system::is_system_schema(name) {
             vec![name.to_string()]
         } else {
             return None;
@@ -184,8 +207,8 @@ enum Relation<'a> {
 
 fn find<'a>(catalog: &'a Catalog, schemas: &'a [String], name: &str) -> Option<Relation<'a>> {
     schemas.iter().find_map(|schema| {
-        if schema == SYSTEM_SCHEMA {
-            return crate::system::lookup(name).map(Relation::System);
+        if crate::system::is_system_schema(schema) {
+            return crate::system::lookup(schema, name).map(Relation::System);
         }
         let s = catalog.schemas.get(schema)?;
         if let Some(table) = s.tables.get(name) {
@@ -207,8 +230,10 @@ impl SchemaProvider for BlueshiftSchema {
             .filter_map(|s| context.catalog.schemas.get(s))
             .flat_map(|s| s.tables.keys().chain(s.views.keys()).cloned())
             .collect();
-        if self.schemas.iter().any(|s| s == SYSTEM_SCHEMA) {
-            names.extend(crate::system::system_tables().iter().map(|t| t.name().to_string()));
+        for table in crate::system::system_tables() {
+            if self.schemas.iter().any(|s| s == table.schema_name()) {
+                names.push(table.name().to_string());
+            }
         }
         names
     }
@@ -234,10 +259,18 @@ impl SchemaProvider for BlueshiftSchema {
                 Ok(Some(Arc::new(ViewTable::new(plan, Some(view.sql.clone())))))
             }
             Some(Relation::System(table)) => {
+                let view_columns = if table.uses_view_columns() {
+                    self.view_columns(&context.catalog).await
+                } else {
+                    Default::default()
+                };
                 let system = SystemContext {
                     catalog: &context.catalog,
                     cluster: &self.services.cluster,
                     snapshot: context.snapshot,
+                    query: &context,
+                    log: &self.services.log,
+                    view_columns: &view_columns,
                 };
                 let batch = table.rows(&system).await.map_err(|e| DataFusionError::External(Box::new(e)))?;
                 Ok(Some(Arc::new(MemTable::try_new(table.schema(), vec![vec![batch]])?)))
@@ -249,6 +282,20 @@ impl SchemaProvider for BlueshiftSchema {
         self.cell
             .get()
             .is_ok_and(|c| find(&c.catalog, &self.schemas, name).is_some())
+    }
+}
+
+impl BlueshiftSchema {
+    /// The result columns of every view that plans (a late-binding view over a dropped table
+    /// does not, and is listed without columns).
+    async fn view_columns(&self, catalog: &Catalog) -> std::collections::BTreeMap<u32, SchemaRef> {
+        let mut columns = std::collections::BTreeMap::new();
+        for view in catalog.schemas.values().flat_map(|s| s.views.values()) {
+            if let Ok(plan) = plan_view(&self.cell, &self.services, view).await {
+                columns.insert(view.oid, Arc::new(plan.schema().as_arrow().clone()));
+            }
+        }
+        columns
     }
 }
 

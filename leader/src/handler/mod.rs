@@ -4,6 +4,7 @@
 
 pub mod alter_table;
 pub mod create_table;
+pub mod cursor;
 pub mod drop;
 pub mod dml;
 pub mod explain;
@@ -63,7 +64,10 @@ pub async fn execute(ctx: &mut StatementContext<'_>) -> Result<StatementResult> 
         "SELECT" | "WITH" | "VALUES" | "" => query::query(ctx).await,
         // Statistics are advisory: the planner reads row counts from the compute nodes.
         "ANALYZE" => done(Outcome::command("ANALYZE")),
-        "COPY" | "UNLOAD" | "VACUUM" | "DECLARE" | "FETCH" | "CLOSE" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
+        "DECLARE" => cursor::declare(ctx).await,
+        "FETCH" => cursor::fetch(ctx).await,
+        "CLOSE" => cursor::close(ctx).await,
+        "COPY" | "UNLOAD" | "VACUUM" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
             format!("{} is not supported yet", statement.first()),
         )),
         _ => {
@@ -83,6 +87,7 @@ pub async fn describe(session: &Arc<Session>, state: SessionState, statement: &S
         "EXPLAIN" => Ok(explain::describe()),
         "SELECT" | "WITH" | "VALUES" | "" => query::describe(state, statement).await,
         "INSERT" | "UPDATE" | "DELETE" => dml::describe(state, statement).await,
+        "FETCH" => cursor::describe(session, statement),
         "SHOW" => {
             let name = statement.keywords.get(1).cloned().unwrap_or_default().to_lowercase();
             let outcome = Outcome::text_rows(&name, vec![]);

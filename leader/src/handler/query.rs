@@ -41,6 +41,7 @@ pub async fn query(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
 
 /// Plans a parsed statement, binding the extended protocol's parameters.
 pub async fn plan(state: &SessionState, mut statement: Statement, params: Option<ParamValues>) -> Result<LogicalPlan> {
+    crate::sql::pg_compat::rewrite(&mut statement);
     crate::sql::column_names::name_columns(&mut statement);
     crate::sql::cast_types::normalize_casts(&mut statement);
     let plan = state

@@ -1,6 +1,7 @@
 //! DataFusion session setup: Blueshift's catalog, Redshift-compatible SQL options, and the
 //! distributed planner that sends scans to the compute nodes.
 
+pub mod catalog_functions;
 pub mod distribute;
 pub mod explain;
 pub mod functions;
@@ -50,7 +51,7 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
     let builder = SessionStateBuilder::new()
         .with_config(config)
         .with_default_features()
-        .with_catalog_list(Arc::new(BlueshiftCatalogList::new(cell, services)))
+        .with_catalog_list(Arc::new(BlueshiftCatalogList::new(Arc::clone(&cell), services)))
         .with_physical_optimizer_rule(Arc::new(distribute::DistributeScans {
             layout: distribute::Layout::of(&cluster),
         }))
@@ -64,6 +65,7 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
     let mut state = builder.build();
     for function in functions::redshift_functions()
         .into_iter()
+        .chain(catalog_functions::catalog_functions(&cell))
         .chain([blueshift_compute::shuffle::slice_route()])
     {
         state

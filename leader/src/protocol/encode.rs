@@ -28,7 +28,9 @@ pub fn pg_type(data_type: &DataType) -> Type {
         DataType::Boolean => Type::BOOL,
         DataType::Int8 | DataType::Int16 | DataType::UInt8 => Type::INT2,
         DataType::Int32 | DataType::UInt16 => Type::INT4,
-        DataType::Int64 | DataType::UInt32 => Type::INT8,
+        DataType::Int64 => Type::INT8,
+        // Only catalog OIDs are unsigned 32-bit.
+        DataType::UInt32 => Type::OID,
         DataType::UInt64 | DataType::Decimal128(_, _) | DataType::Decimal256(_, _) => Type::NUMERIC,
         DataType::Float16 | DataType::Float32 => Type::FLOAT4,
         DataType::Float64 => Type::FLOAT8,
@@ -56,7 +58,7 @@ fn type_size(t: &Type) -> i16 {
     match *t {
         Type::BOOL => 1,
         Type::INT2 => 2,
-        Type::INT4 | Type::FLOAT4 | Type::DATE => 4,
+        Type::INT4 | Type::FLOAT4 | Type::DATE | Type::OID => 4,
         Type::INT8 | Type::FLOAT8 | Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME => 8,
         _ => -1,
     }
@@ -76,6 +78,24 @@ pub fn field_infos(schema: &arrow::datatypes::Schema, format: impl Fn(usize) -> 
                 .with_type_size(type_size(&t))
         })
         .collect()
+}
+
+/// An array value in PostgreSQL's text form: `{a,b,NULL}`, elements quoted when needed.
+fn format_array(values: &ArrayRef, float_digits: i32) -> Result<String> {
+    let encoder = ColumnEncoder::new(values, FieldFormat::Text, float_digits)?;
+    let mut parts = Vec::with_capacity(values.len());
+    for i in 0..values.len() {
+        if values.is_null(i) {
+            parts.push("NULL".to_string());
+            continue;
+        }
+        let mut out = BytesMut::new();
+        encoder.text_value(i, &mut out)?;
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let plain = !text.is_empty() && !text.contains(['{', '}', ',', '"', '\\', ' ']) && !text.eq_ignore_ascii_case("null");
+        parts.push(if plain { text } else { format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"")) });
+    }
+    Ok(format!("{{{}}}", parts.join(",")))
 }
 
 /// Encodes every row of `batch` as a DataRow.
@@ -165,6 +185,7 @@ impl<'a> ColumnEncoder<'a> {
             }
             DataType::Time64(TimeUnit::Microsecond) => format_time(a.as_primitive::<Time64MicrosecondType>().value(row)),
             DataType::Time64(TimeUnit::Nanosecond) => format_time(a.as_primitive::<Time64NanosecondType>().value(row) / 1_000),
+            DataType::List(_) => format_array(&a.as_list::<i32>().value(row), self.float_digits)?,
             _ => self
                 .fallback
                 .as_ref()
@@ -185,7 +206,7 @@ impl<'a> ColumnEncoder<'a> {
             DataType::Int32 => out.put_i32(a.as_primitive::<Int32Type>().value(row)),
             DataType::UInt16 => out.put_i32(i32::from(a.as_primitive::<UInt16Type>().value(row))),
             DataType::Int64 => out.put_i64(a.as_primitive::<Int64Type>().value(row)),
-            DataType::UInt32 => out.put_i64(i64::from(a.as_primitive::<UInt32Type>().value(row))),
+            DataType::UInt32 => out.put_u32(a.as_primitive::<UInt32Type>().value(row)),
             DataType::UInt64 => put_numeric(out, i128::from(a.as_primitive::<UInt64Type>().value(row)), 0),
             DataType::Float32 => out.put_f32(a.as_primitive::<Float32Type>().value(row)),
             DataType::Float64 => out.put_f64(a.as_primitive::<Float64Type>().value(row)),

@@ -21,7 +21,7 @@ use futures::StreamExt;
 use sqlparser::ast::ObjectName;
 use tokio_util::sync::CancellationToken;
 
-use crate::catalog::provider::{ContextCell, QueryContext, WriteLog};
+use crate::catalog::provider::{ContextCell, QueryContext, SessionInfo, WriteLog};
 use crate::catalog::Catalog;
 use crate::error::{Error, Result, SqlState};
 use crate::handler;
@@ -130,12 +130,15 @@ pub struct Session {
     running: Mutex<Option<CancellationToken>>,
     /// Set when a result stream failed after its statement returned: the block must fail.
     stream_failed: Arc<AtomicBool>,
+    /// Open cursors of the transaction block, by name.
+    pub cursors: Mutex<HashMap<String, handler::cursor::Cursor>>,
 }
 
 impl Session {
     pub fn new(server: Arc<Server>, pid: i32, secret: i32, user: &str, application_name: Option<&str>) -> Session {
         let cell = Arc::new(ContextCell::default());
         let base_state = crate::planner::session_state(Arc::clone(&cell), Arc::clone(&server.services));
+        server.services.log.session_started(pid, user);
         Session {
             pid,
             secret,
@@ -147,6 +150,7 @@ impl Session {
             base_state,
             running: Mutex::new(None),
             stream_failed: Arc::default(),
+            cursors: Mutex::default(),
         }
     }
 
@@ -203,6 +207,14 @@ impl Session {
         }
         let token = CancellationToken::new();
         *self.running.lock().unwrap() = Some(token.clone());
+        let log = &self.server.services.log;
+        let label = self.settings().get("query_group").unwrap_or("default").to_string();
+        let query = log.start(self.pid, &self.user, &label, &statement.text);
+        let logged = LoggedStatement {
+            session: Arc::clone(self),
+            query,
+            failed: AtomicBool::new(false),
+        };
         let timeout = self.settings().statement_timeout();
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
         let run = self.dispatch(statement, params);
@@ -213,10 +225,11 @@ impl Session {
         };
         let result = match result {
             Ok(mut r) => {
-                r.outcome = self.guard_stream(r.outcome, token, deadline);
+                r.outcome = self.guard_stream(r.outcome, token, deadline, logged);
                 Ok(r)
             }
             Err(e) => {
+                logged.failed.store(true, Ordering::SeqCst);
                 // A cancelled or timed-out statement may have left a transaction mid-write.
                 if matches!(e.state, SqlState::QueryCanceled) {
                     self.fail_block().await;
@@ -229,7 +242,7 @@ impl Session {
 
     /// Wraps a result stream so cancellation, the timeout and errors keep applying while rows are
     /// sent, and a failure marks the transaction block failed.
-    fn guard_stream(&self, outcome: Outcome, token: CancellationToken, deadline: Option<tokio::time::Instant>) -> Outcome {
+    fn guard_stream(&self, outcome: Outcome, token: CancellationToken, deadline: Option<tokio::time::Instant>, logged: LoggedStatement) -> Outcome {
         let Outcome::Rows { schema, stream } = outcome else {
             return outcome;
         };
@@ -257,6 +270,12 @@ impl Session {
                 }
             }
         });
+        // The log entry lives as long as the stream: it ends when the result is sent or dropped.
+        let guarded = guarded.inspect(move |item| {
+            if item.is_err() {
+                logged.failed.store(true, Ordering::SeqCst);
+            }
+        });
         Outcome::Rows {
             stream: Box::pin(RecordBatchStreamAdapter::new(Arc::clone(&schema), guarded)),
             schema,
@@ -264,6 +283,7 @@ impl Session {
     }
 
     async fn fail_block(&self) {
+        self.cursors.lock().unwrap().clear();
         let mut block = self.block.lock().await;
         if let Block::Open(txn) = std::mem::replace(&mut *block, Block::Idle) {
             self.abort(txn).await;
@@ -294,6 +314,13 @@ impl Session {
         }
         match first {
             "SET" | "SHOW" | "RESET" => return self.setting(statement),
+            // Redshift keeps cursors inside transaction blocks only.
+            "DECLARE" if matches!(*self.block.lock().await, Block::Idle) => {
+                return Err(Error::new(
+                    SqlState::NoActiveSqlTransaction,
+                    "DECLARE CURSOR may only be used in transaction blocks",
+                ));
+            }
             // TRUNCATE commits the open transaction first, then runs on its own (as in Redshift).
             "TRUNCATE" => {
                 let ended_block = self.commit_open_block().await?;
@@ -343,6 +370,7 @@ impl Session {
     }
 
     async fn end_block(&self, commit: bool) -> Result<StatementResult> {
+        self.cursors.lock().unwrap().clear();
         let mut block = self.block.lock().await;
         let mut notices = Vec::new();
         let tag = match std::mem::replace(&mut *block, Block::Idle) {
@@ -409,6 +437,7 @@ impl Session {
     async fn in_transaction(self: &Arc<Self>, statement: &StatementText, params: Option<ParamValues>) -> Result<StatementResult> {
         let mut block = self.block.lock().await;
         if let Block::Open(txn) = &mut *block {
+            self.server.services.log.set_xid(self.pid, txn.snapshot.xid);
             let result = handler::execute(&mut StatementContext::new(self, txn, statement, params)).await;
             if result.is_err()
                 && let Block::Open(txn) = std::mem::replace(&mut *block, Block::Failed)
@@ -419,6 +448,7 @@ impl Session {
         }
         drop(block);
         let mut txn = self.server.services.txns.begin().await?;
+        self.server.services.log.set_xid(self.pid, txn.snapshot.xid);
         let result = handler::execute(&mut StatementContext::new(self, &mut txn, statement, params)).await;
         match result {
             Ok(result) => {
@@ -470,6 +500,11 @@ impl Session {
             search_path,
             rowid_table,
             writes: Arc::clone(&writes),
+            session: SessionInfo {
+                pid: self.pid,
+                user: self.user.clone(),
+                settings: self.settings().all(),
+            },
         });
         self.cell.set(Arc::clone(&context));
         let mut state = self.base_state.clone();
@@ -496,6 +531,21 @@ impl Session {
         if let Err(e) = handler::drop_temp_tables(self).await {
             tracing::warn!(pid = self.pid, error = %e, "could not drop temporary tables");
         }
+        self.server.services.log.session_ended(self.pid);
+    }
+}
+
+/// A statement in the query log: recorded as finished when its result has been sent or dropped.
+struct LoggedStatement {
+    session: Arc<Session>,
+    query: i64,
+    failed: AtomicBool,
+}
+
+impl Drop for LoggedStatement {
+    fn drop(&mut self) {
+        let aborted = self.failed.load(Ordering::SeqCst);
+        self.session.server.services.log.finish(self.session.pid, self.query, aborted);
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod cast_types;
 pub mod column_names;
+pub mod pg_compat;
 pub mod table_attributes;
 
 use std::any::TypeId;
@@ -88,8 +89,9 @@ impl Dialect for BlueshiftDialect {
         self.redshift.supports_partiql()
     }
 
+    /// `E'\n'` strings, which psql sends.
     fn supports_string_escape_constant(&self) -> bool {
-        self.redshift.supports_string_escape_constant()
+        true
     }
 
     fn supports_geometric_types(&self) -> bool {
@@ -144,6 +146,16 @@ impl Dialect for BlueshiftDialect {
         true
     }
 
+    /// PostgreSQL's `a OPERATOR(pg_catalog.~) b` (psql writes its patterns that way) binds like
+    /// a comparison.
+    fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
+        is_operator_call(parser).then(|| Ok(self.prec_value(sqlparser::dialect::Precedence::Eq)))
+    }
+
+    fn parse_infix(&self, parser: &mut Parser, expr: &sqlparser::ast::Expr, precedence: u8) -> Option<Result<sqlparser::ast::Expr, ParserError>> {
+        is_operator_call(parser).then(|| parse_operator_call(parser, expr, precedence))
+    }
+
     fn parse_column_option(
         &self,
         parser: &mut Parser,
@@ -183,6 +195,48 @@ impl Dialect for BlueshiftDialect {
         }
         Ok(None)
     }
+}
+
+fn is_operator_call(parser: &Parser) -> bool {
+    matches!(&parser.peek_token().token, Token::Word(w) if w.keyword == Keyword::OPERATOR)
+        && parser.peek_nth_token(1).token == Token::LParen
+}
+
+/// `OPERATOR([schema.]op) right`, after `left`: the plain binary operation.
+fn parse_operator_call(parser: &mut Parser, left: &sqlparser::ast::Expr, precedence: u8) -> Result<sqlparser::ast::Expr, ParserError> {
+    use sqlparser::ast::{BinaryOperator as B, Expr};
+    parser.next_token();
+    parser.expect_token(&Token::LParen)?;
+    while matches!(parser.peek_token().token, Token::Word(_)) && parser.peek_nth_token(1).token == Token::Period {
+        parser.next_token();
+        parser.next_token();
+    }
+    let token = parser.next_token();
+    let op = match &token.token {
+        Token::Tilde => B::PGRegexMatch,
+        Token::TildeAsterisk => B::PGRegexIMatch,
+        Token::ExclamationMarkTilde => B::PGRegexNotMatch,
+        Token::ExclamationMarkTildeAsterisk => B::PGRegexNotIMatch,
+        Token::Eq => B::Eq,
+        Token::Neq => B::NotEq,
+        Token::Lt => B::Lt,
+        Token::LtEq => B::LtEq,
+        Token::Gt => B::Gt,
+        Token::GtEq => B::GtEq,
+        Token::Plus => B::Plus,
+        Token::Minus => B::Minus,
+        Token::Mul => B::Multiply,
+        Token::Div => B::Divide,
+        Token::StringConcat => B::StringConcat,
+        _ => return parser.expected("an operator", token),
+    };
+    parser.expect_token(&Token::RParen)?;
+    let right = parser.parse_subexpr(precedence)?;
+    Ok(Expr::BinaryOp {
+        left: Box::new(left.clone()),
+        op,
+        right: Box::new(right),
+    })
 }
 
 /// One statement of a query string, with quoted identifiers already folded to lower case.
@@ -322,7 +376,18 @@ pub fn split_statements(sql: &str) -> Result<Vec<StatementText>> {
 
 /// Parses one statement.
 pub fn parse_statement(text: &str) -> Result<Statement> {
-    let mut statements = Parser::parse_sql(&BlueshiftDialect::default(), text)?;
+    // sqlparser accepts E'...' strings only under its PostgreSQL dialect; psql sends them, so
+    // they are handed to the parser as plain strings (the tokenizer already applied the escapes).
+    let tokens = tokenize(text)?
+        .into_iter()
+        .map(|t| match t.token {
+            Token::EscapedStringLiteral(s) => TokenWithSpan::new(Token::SingleQuotedString(s), t.span),
+            _ => t,
+        })
+        .collect();
+    let mut statements = Parser::new(&BlueshiftDialect::default())
+        .with_tokens_with_locations(tokens)
+        .parse_statements()?;
     match statements.len() {
         1 => Ok(statements.remove(0)),
         0 => Err(Error::syntax("syntax error: empty statement")),

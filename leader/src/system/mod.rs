@@ -1,15 +1,30 @@
-//! Redshift's system tables and views (STV_*, SVV_*), one per file.
+//! Redshift's system tables and views (STV_*, SVV_*, STL_*, SVL_*, the `pg_catalog` tables and
+//! `information_schema`), one per file.
 //!
-//! Each is computed when a query names it, from the catalog and from what the compute nodes
-//! report about their slices as of the query's snapshot, and served to DataFusion as an in-memory
-//! table in the `pg_catalog` schema (searched first, as in Redshift).
+//! Each is computed when a query names it, from the catalog, the session, the leader's query log
+//! and what the compute nodes report about their slices as of the query's snapshot, and served to
+//! DataFusion as an in-memory table. Everything but `information_schema` lives in the
+//! `pg_catalog` schema, which is searched first, as in Redshift.
 
+pub mod information_schema;
+pub mod load_errors;
+pub mod pg_catalog;
+pub mod query_log;
+pub mod rows;
+mod stl_load_errors;
+mod stl_query;
 mod stv_blocklist;
+mod stv_recents;
+mod stv_sessions;
 mod stv_slices;
 mod stv_tbl_perm;
+mod svl_qlog;
+mod svl_statementtext;
+mod svv_columns;
 mod svv_table_info;
+mod svv_tables;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
@@ -18,18 +33,28 @@ use async_trait::async_trait;
 use blueshift_proto::Block;
 use blueshift_storage::Snapshot;
 
+use crate::catalog::provider::QueryContext;
 use crate::catalog::{Catalog, SchemaDef, TableDef};
 use crate::cluster::Cluster;
 use crate::error::Result;
+use query_log::QueryLog;
 
 /// The schema system tables live in.
 pub const SYSTEM_SCHEMA: &str = "pg_catalog";
+/// The SQL-standard catalog views' schema (not on the search path).
+pub const INFORMATION_SCHEMA: &str = "information_schema";
 
 /// What a system table is computed from.
 pub struct SystemContext<'a> {
     pub catalog: &'a Catalog,
     pub cluster: &'a Cluster,
     pub snapshot: Snapshot,
+    /// The statement's session: user, search path, settings.
+    pub query: &'a QueryContext,
+    pub log: &'a QueryLog,
+    /// Result columns of each view that plans, by view oid (filled only for tables that ask, see
+    /// [`SystemTable::uses_view_columns`]).
+    pub view_columns: &'a BTreeMap<u32, SchemaRef>,
 }
 
 impl SystemContext<'_> {
@@ -86,18 +111,89 @@ pub trait SystemTable: Send + Sync {
     fn name(&self) -> &'static str;
     fn schema(&self) -> SchemaRef;
     async fn rows(&self, ctx: &SystemContext<'_>) -> Result<RecordBatch>;
+
+    /// `pg_catalog` or `information_schema`.
+    fn schema_name(&self) -> &'static str {
+        SYSTEM_SCHEMA
+    }
+
+    /// Whether the table lists views' columns (which costs planning every view).
+    fn uses_view_columns(&self) -> bool {
+        false
+    }
 }
 
-/// Every system table.
+/// A system table computed synchronously from the [`SystemContext`], declared by its name and
+/// columns; [`table`] makes it a [`SystemTable`].
+pub trait CatalogTable: Send + Sync + 'static {
+    const NAME: &'static str;
+    const COLUMNS: &'static [(&'static str, arrow::datatypes::DataType)];
+    const SCHEMA: &'static str = SYSTEM_SCHEMA;
+    const VIEW_COLUMNS: bool = false;
+    fn fill(ctx: &SystemContext<'_>, rows: &mut rows::Rows);
+}
+
+struct Catalogued<T>(std::marker::PhantomData<T>);
+
+#[async_trait]
+impl<T: CatalogTable> SystemTable for Catalogued<T> {
+    fn name(&self) -> &'static str {
+        T::NAME
+    }
+
+    fn schema(&self) -> SchemaRef {
+        rows::schema(T::COLUMNS)
+    }
+
+    async fn rows(&self, ctx: &SystemContext<'_>) -> Result<RecordBatch> {
+        let mut rows = rows::Rows::new(self.schema());
+        T::fill(ctx, &mut rows);
+        rows.finish()
+    }
+
+    fn schema_name(&self) -> &'static str {
+        T::SCHEMA
+    }
+
+    fn uses_view_columns(&self) -> bool {
+        T::VIEW_COLUMNS
+    }
+}
+
+/// A [`CatalogTable`] as a [`SystemTable`].
+pub fn table<T: CatalogTable>() -> Arc<dyn SystemTable> {
+    Arc::new(Catalogued::<T>(std::marker::PhantomData))
+}
+
+/// Every system table, in a fixed order (their position gives their OID).
 pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
-    vec![
+    let mut tables: Vec<Arc<dyn SystemTable>> = vec![
+        table::<stl_load_errors::StlLoadErrors>(),
+        table::<stl_query::StlQuery>(),
         Arc::new(stv_blocklist::StvBlocklist),
+        table::<stv_recents::StvRecents>(),
+        table::<stv_sessions::StvSessions>(),
         Arc::new(stv_slices::StvSlices),
         Arc::new(stv_tbl_perm::StvTblPerm),
+        table::<svl_qlog::SvlQlog>(),
+        table::<svl_statementtext::SvlStatementText>(),
+        table::<svv_columns::SvvColumns>(),
         Arc::new(svv_table_info::SvvTableInfo),
-    ]
+        table::<svv_tables::SvvTables>(),
+    ];
+    tables.extend(pg_catalog::tables());
+    tables.extend(information_schema::tables());
+    tables
 }
 
-pub fn lookup(name: &str) -> Option<Arc<dyn SystemTable>> {
-    system_tables().into_iter().find(|t| t.name() == name)
+/// The system table `name` in system schema `schema`.
+pub fn lookup(schema: &str, name: &str) -> Option<Arc<dyn SystemTable>> {
+    system_tables()
+        .into_iter()
+        .find(|t| t.schema_name() == schema && t.name() == name)
+}
+
+/// Whether `schema` is one whose tables are computed here.
+pub fn is_system_schema(schema: &str) -> bool {
+    schema == SYSTEM_SCHEMA || schema == INFORMATION_SCHEMA
 }

@@ -1,0 +1,134 @@
+//! PG_CLASS: tables, views and system tables, with Redshift's `reldiststyle` and the columns
+//! psql's `\d` reads (`relhastriggers`, `relpersistence`, `reloftype`, `reloptions`).
+//! `reloptions` carries the distribution style and sort key, which psql's `\d+` prints as
+//! "Options".
+
+use super::relations::{Relation, constraints, relations, user_id};
+use crate::catalog::{DistStyle, SortKeyKind, TableDef};
+use crate::system::rows::{BOOL, FLOAT4, INT2, INT4, OID, Rows, TEXT, NULL, boolean, float, int, oid, opt_text, text};
+use crate::system::{CatalogTable, SystemContext};
+
+pub struct PgClass;
+
+impl CatalogTable for PgClass {
+    const NAME: &'static str = "pg_class";
+    const COLUMNS: &'static [(&'static str, arrow::datatypes::DataType)] = &[
+        ("oid", OID),
+        ("relname", TEXT),
+        ("relnamespace", OID),
+        ("reltype", OID),
+        ("relowner", INT4),
+        ("relam", OID),
+        ("relfilenode", OID),
+        ("reltablespace", OID),
+        ("relpages", INT4),
+        ("reltuples", FLOAT4),
+        ("reltoastrelid", OID),
+        ("reltoastidxid", OID),
+        ("relhasindex", BOOL),
+        ("relisshared", BOOL),
+        ("relkind", TEXT),
+        ("relnatts", INT2),
+        ("relexternid", OID),
+        ("relisreplicated", BOOL),
+        ("relispinned", BOOL),
+        ("reldiststyle", INT2),
+        ("relprojbaseid", OID),
+        ("relchecks", INT2),
+        ("reltriggers", INT2),
+        ("relukeys", INT2),
+        ("relfkeys", INT2),
+        ("relrefs", INT2),
+        ("relhasoids", BOOL),
+        ("relhaspkey", BOOL),
+        ("relhasrules", BOOL),
+        ("relhassubclass", BOOL),
+        ("relacl", TEXT),
+        ("relhastriggers", BOOL),
+        ("relpersistence", TEXT),
+        ("reloftype", OID),
+        ("relreplident", TEXT),
+        ("reloptions", TEXT),
+    ];
+    const VIEW_COLUMNS: bool = true;
+
+    fn fill(ctx: &SystemContext<'_>, rows: &mut Rows) {
+        let all = relations(ctx);
+        let referenced = |oid: u32, schema: &str, name: &str| {
+            all.iter().filter_map(Relation::table).any(|t| {
+                t.foreign_keys.iter().any(|fk| {
+                    fk.ref_table == name && fk.ref_schema.as_deref().is_none_or(|s| s == schema) && t.oid != oid
+                })
+            })
+        };
+        for r in &all {
+            let table = r.table();
+            let keys = table.map(constraints).unwrap_or_default();
+            let count = |kind: &str| int(keys.iter().filter(|c| c.kind == kind).count() as i64);
+            let has_fk = keys.iter().any(|c| c.kind == "f");
+            rows.push(vec![
+                oid(r.oid),
+                text(&r.name),
+                oid(r.namespace),
+                oid(0),
+                int(user_id(&r.owner).into()),
+                oid(0),
+                oid(r.oid),
+                oid(0),
+                int(0),
+                float(0.0),
+                oid(0),
+                oid(0),
+                boolean(false),
+                boolean(false),
+                text(r.relkind()),
+                int(r.attributes(ctx).len() as i64),
+                oid(0),
+                boolean(false),
+                boolean(false),
+                table.map_or(int(0), |t| int(t.dist_style.code().into())),
+                oid(0),
+                int(0),
+                int(0),
+                count("u"),
+                count("f"),
+                int(0),
+                boolean(false),
+                boolean(table.is_some_and(|t| !t.primary_key.is_empty())),
+                boolean(false),
+                boolean(false),
+                NULL,
+                boolean(has_fk || (table.is_some() && referenced(r.oid, &r.schema, &r.name))),
+                text(if table.is_some_and(|t| t.temp_owner.is_some()) { "t" } else { "p" }),
+                oid(0),
+                text("d"),
+                opt_text(table.map(options)),
+            ]);
+        }
+    }
+}
+
+/// `reloptions`: `{diststyle=key,distkey=id,sortkey=id}`, in PostgreSQL's text[] form.
+fn options(table: &TableDef) -> String {
+    let style = match table.dist_style {
+        DistStyle::Even => "even",
+        DistStyle::Key => "key",
+        DistStyle::All => "all",
+        DistStyle::AutoAll => "auto(all)",
+        DistStyle::AutoEven => "auto(even)",
+    };
+    let mut options = vec![format!("diststyle={style}")];
+    if let Some(key) = &table.dist_key {
+        options.push(format!("distkey={key}"));
+    }
+    match table.sort_kind {
+        SortKeyKind::Auto => options.push("sortkey=auto".into()),
+        SortKeyKind::Compound => options.push(format!("sortkey={}", table.sort_key.join(" "))),
+        SortKeyKind::Interleaved => options.push(format!("interleaved sortkey={}", table.sort_key.join(" "))),
+    }
+    let quoted: Vec<String> = options
+        .into_iter()
+        .map(|o| if o.contains([' ', '(', ',']) { format!("\"{o}\"") } else { o })
+        .collect();
+    format!("{{{}}}", quoted.join(","))
+}

@@ -1,0 +1,196 @@
+//! The leader's log of sessions, statements and load errors, which STL_QUERY, SVL_QLOG,
+//! SVL_STATEMENTTEXT, STV_RECENTS, STV_SESSIONS and STL_LOAD_ERRORS show.
+//!
+//! Redshift keeps its STL logs on disk for days; Blueshift keeps them in leader memory, bounded
+//! to the most recent [`CAPACITY`] statements and load errors, and they start empty when the
+//! leader restarts. That is enough for what clients do with them: find the query they just ran,
+//! its timing and its errors.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+/// Statements (and, separately, load errors) kept.
+pub const CAPACITY: usize = 10_000;
+
+/// One statement as the log records it.
+#[derive(Debug, Clone)]
+pub struct QueryRecord {
+    pub query: i64,
+    pub pid: i32,
+    pub user: String,
+    pub xid: u64,
+    /// The session's query_group, or `default`.
+    pub label: String,
+    pub text: String,
+    /// Microseconds since the Unix epoch.
+    pub start: i64,
+    pub end: Option<i64>,
+    pub aborted: bool,
+}
+
+impl QueryRecord {
+    /// SVL_STATEMENTTEXT's `type`: QUERY for statements that read or write rows, DDL for
+    /// definitions, UTILITY for the rest.
+    pub fn kind(&self) -> &'static str {
+        let first = self
+            .text
+            .trim_start_matches(|c: char| c.is_whitespace() || c == '(')
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        match first.as_str() {
+            "SELECT" | "WITH" | "VALUES" | "INSERT" | "UPDATE" | "DELETE" | "COPY" | "UNLOAD" | "FETCH" | "EXPLAIN" => "QUERY",
+            "CREATE" | "DROP" | "ALTER" | "TRUNCATE" | "COMMENT" | "GRANT" | "REVOKE" => "DDL",
+            _ => "UTILITY",
+        }
+    }
+}
+
+/// An open session.
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub pid: i32,
+    pub user: String,
+    pub start: i64,
+}
+
+/// A row that a load could not store (see [`crate::system::load_errors`]).
+#[derive(Debug, Clone, Default)]
+pub struct LoadError {
+    pub slice: i32,
+    pub table_oid: u32,
+    pub pid: i32,
+    pub query: i64,
+    pub filename: String,
+    pub line_number: i64,
+    pub colname: String,
+    pub column_type: String,
+    pub col_length: String,
+    pub position: i32,
+    pub raw_line: String,
+    pub raw_field_value: String,
+    pub err_code: i32,
+    pub err_reason: String,
+    pub is_partial: bool,
+    pub start_offset: i64,
+}
+
+#[derive(Default)]
+struct Inner {
+    finished: VecDeque<QueryRecord>,
+    /// The statement each session is running.
+    running: BTreeMap<i32, QueryRecord>,
+    sessions: BTreeMap<i32, SessionRecord>,
+    load_errors: VecDeque<(i64, LoadError)>,
+}
+
+#[derive(Default)]
+pub struct QueryLog {
+    inner: Mutex<Inner>,
+    next_query: AtomicI64,
+}
+
+pub fn now_micros() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+fn push_bounded<T>(queue: &mut VecDeque<T>, item: T) {
+    if queue.len() == CAPACITY {
+        queue.pop_front();
+    }
+    queue.push_back(item);
+}
+
+impl QueryLog {
+    pub fn session_started(&self, pid: i32, user: &str) {
+        let record = SessionRecord {
+            pid,
+            user: user.to_string(),
+            start: now_micros(),
+        };
+        self.inner.lock().unwrap().sessions.insert(pid, record);
+    }
+
+    pub fn session_ended(&self, pid: i32) {
+        let mut inner = self.inner.lock().unwrap();
+        inner.sessions.remove(&pid);
+        if let Some(mut running) = inner.running.remove(&pid) {
+            running.end = Some(now_micros());
+            running.aborted = true;
+            push_bounded(&mut inner.finished, running);
+        }
+    }
+
+    /// Records a session's statement as started; returns its query id.
+    pub fn start(&self, pid: i32, user: &str, label: &str, text: &str) -> i64 {
+        let query = self.next_query.fetch_add(1, Ordering::SeqCst) + 1;
+        let record = QueryRecord {
+            query,
+            pid,
+            user: user.to_string(),
+            xid: 0,
+            label: label.to_string(),
+            text: text.to_string(),
+            start: now_micros(),
+            end: None,
+            aborted: false,
+        };
+        let mut inner = self.inner.lock().unwrap();
+        if let Some(mut previous) = inner.running.insert(pid, record) {
+            previous.end.get_or_insert_with(now_micros);
+            push_bounded(&mut inner.finished, previous);
+        }
+        query
+    }
+
+    /// The transaction a session's running statement runs in.
+    pub fn set_xid(&self, pid: i32, xid: u64) {
+        if let Some(record) = self.inner.lock().unwrap().running.get_mut(&pid) {
+            record.xid = xid;
+        }
+    }
+
+    /// The query id of the statement a session is running, if any.
+    pub fn running_query(&self, pid: i32) -> Option<i64> {
+        self.inner.lock().unwrap().running.get(&pid).map(|r| r.query)
+    }
+
+    /// Records a statement as finished (its result fully sent, or abandoned).
+    pub fn finish(&self, pid: i32, query: i64, aborted: bool) {
+        let mut inner = self.inner.lock().unwrap();
+        if inner.running.get(&pid).is_some_and(|r| r.query == query) {
+            let mut record = inner.running.remove(&pid).expect("checked");
+            record.end = Some(now_micros());
+            record.aborted = aborted;
+            push_bounded(&mut inner.finished, record);
+        }
+    }
+
+    /// Finished statements, oldest first.
+    pub fn finished(&self) -> Vec<QueryRecord> {
+        self.inner.lock().unwrap().finished.iter().cloned().collect()
+    }
+
+    /// Running statements, by session.
+    pub fn running(&self) -> Vec<QueryRecord> {
+        self.inner.lock().unwrap().running.values().cloned().collect()
+    }
+
+    pub fn sessions(&self) -> Vec<SessionRecord> {
+        self.inner.lock().unwrap().sessions.values().cloned().collect()
+    }
+
+    pub fn record_load_error(&self, error: LoadError) {
+        push_bounded(&mut self.inner.lock().unwrap().load_errors, (now_micros(), error));
+    }
+
+    /// Load errors with the time they were recorded.
+    pub fn load_errors(&self) -> Vec<(i64, LoadError)> {
+        self.inner.lock().unwrap().load_errors.iter().cloned().collect()
+    }
+}

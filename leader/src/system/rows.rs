@@ -1,0 +1,101 @@
+//! Building a system table's result row by row.
+//!
+//! Catalog tables have many columns of a few PostgreSQL types; writing each as a typed Arrow
+//! builder would drown the few lines that say where a value comes from. A [`Rows`] takes rows of
+//! [`ScalarValue`]s (untyped NULLs allowed) and turns them into one batch of the declared schema.
+
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, RecordBatch, new_empty_array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::common::ScalarValue;
+
+use crate::error::Result;
+
+/// PostgreSQL's `oid`, `regproc` and `xid`.
+pub const OID: DataType = DataType::UInt32;
+/// `name`, `text`, `"char"`, `varchar`: all text.
+pub const TEXT: DataType = DataType::Utf8;
+pub const INT2: DataType = DataType::Int16;
+pub const INT4: DataType = DataType::Int32;
+pub const INT8: DataType = DataType::Int64;
+pub const BOOL: DataType = DataType::Boolean;
+pub const FLOAT4: DataType = DataType::Float32;
+pub const FLOAT8: DataType = DataType::Float64;
+pub const TIMESTAMP: DataType = DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None);
+
+/// A schema of nullable columns.
+pub fn schema(columns: &[(&str, DataType)]) -> SchemaRef {
+    Arc::new(Schema::new(
+        columns
+            .iter()
+            .map(|(name, data_type)| Field::new(*name, data_type.clone(), true))
+            .collect::<Vec<_>>(),
+    ))
+}
+
+pub struct Rows {
+    schema: SchemaRef,
+    rows: Vec<Vec<ScalarValue>>,
+}
+
+impl Rows {
+    pub fn new(schema: SchemaRef) -> Rows {
+        Rows { schema, rows: Vec::new() }
+    }
+
+    /// Adds a row; values are cast to the column types (so `ScalarValue::Null` and nearby types
+    /// such as `Int64` for an `int4` column are fine).
+    pub fn push(&mut self, row: Vec<ScalarValue>) {
+        debug_assert_eq!(row.len(), self.schema.fields().len(), "row width of {:?}", self.schema);
+        self.rows.push(row);
+    }
+
+    pub fn finish(self) -> Result<RecordBatch> {
+        let columns = self
+            .schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, field)| {
+                if self.rows.is_empty() {
+                    return Ok(new_empty_array(field.data_type()));
+                }
+                let values = self
+                    .rows
+                    .iter()
+                    .map(|row| row[i].cast_to(field.data_type()))
+                    .collect::<datafusion::common::Result<Vec<_>>>()?;
+                Ok(ScalarValue::iter_to_array(values)?)
+            })
+            .collect::<Result<Vec<ArrayRef>>>()?;
+        Ok(RecordBatch::try_new(self.schema, columns)?)
+    }
+}
+
+/// Short constructors for row values.
+pub fn text(value: impl Into<String>) -> ScalarValue {
+    ScalarValue::Utf8(Some(value.into()))
+}
+
+pub fn opt_text(value: Option<impl Into<String>>) -> ScalarValue {
+    ScalarValue::Utf8(value.map(Into::into))
+}
+
+pub fn oid(value: u32) -> ScalarValue {
+    ScalarValue::UInt32(Some(value))
+}
+
+pub fn int(value: i64) -> ScalarValue {
+    ScalarValue::Int64(Some(value))
+}
+
+pub fn boolean(value: bool) -> ScalarValue {
+    ScalarValue::Boolean(Some(value))
+}
+
+pub fn float(value: f64) -> ScalarValue {
+    ScalarValue::Float64(Some(value))
+}
+
+pub const NULL: ScalarValue = ScalarValue::Null;
