@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use blueshift_compute::s3::S3Config;
 use clap::{Args, Parser, Subcommand};
 use tokio::sync::watch;
 
@@ -37,6 +38,10 @@ pub struct LocalArgs {
     /// The superuser's password (required when listening on a non-loopback address).
     #[arg(long, env = "BLUESHIFT_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// An S3-compatible endpoint for `s3://` locations (else `AWS_ENDPOINT_URL`, else the
+    /// embedded store: `s3://bucket/key` is the file `<data-dir>/s3/bucket/key`).
+    #[arg(long)]
+    pub s3_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +70,9 @@ pub enum Command {
         compute: Vec<String>,
         #[arg(long, env = "BLUESHIFT_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// An S3-compatible endpoint (else `AWS_ENDPOINT_URL`, else `<data-dir>/s3`).
+        #[arg(long)]
+        s3_endpoint: Option<String>,
     },
 }
 
@@ -149,8 +157,10 @@ async fn run(cli: Cli) -> Result<()> {
             port,
             compute,
             password,
+            s3_endpoint,
         }) => {
             let config = LeaderConfig {
+                s3: S3Config::new(s3_endpoint, data_dir.join("s3")),
                 data_dir,
                 listen: listen_address(&host, port)?,
                 compute,
@@ -177,6 +187,7 @@ async fn run_local(args: LocalArgs, stop: watch::Receiver<bool>) -> Result<()> {
         listen: listen_address(&args.host, args.port)?,
         compute,
         password: args.password,
+        s3: S3Config::new(args.s3_endpoint, args.data_dir.join("s3")),
     };
     let (leader, task) = start_leader(config, stopped(stop)).await?;
     print_connect(leader.address);

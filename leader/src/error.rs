@@ -58,6 +58,8 @@ pub enum SqlState {
     InvalidPassword,
     InvalidAuthorizationSpecification,
     InvalidCatalogName,
+    UndefinedFile,
+    IoError,
     InternalError,
 }
 
@@ -109,6 +111,8 @@ impl SqlState {
             InvalidPassword => "28P01",
             InvalidAuthorizationSpecification => "28000",
             InvalidCatalogName => "3D000",
+            UndefinedFile => "58P01",
+            IoError => "58030",
             InternalError => "XX000",
         }
     }
@@ -215,6 +219,19 @@ impl From<sqlparser::parser::ParserError> for Error {
             }
         };
         Error::syntax(format!("syntax error: {message}"))
+    }
+}
+
+impl From<blueshift_compute::s3::S3Error> for Error {
+    fn from(e: blueshift_compute::s3::S3Error) -> Self {
+        use blueshift_compute::s3::S3Error as E;
+        let state = match &e {
+            E::InvalidUrl(_) => SqlState::InvalidParameterValue,
+            E::NoSuchBucket(_) | E::NoObjects(_) | E::NoSuchKey(_) => SqlState::UndefinedFile,
+            E::AccessDenied { .. } => SqlState::InsufficientPrivilege,
+            E::Unreachable { .. } | E::Other { .. } => SqlState::IoError,
+        };
+        Error::new(state, e.to_string())
     }
 }
 

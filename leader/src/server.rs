@@ -49,6 +49,8 @@ pub struct LeaderConfig {
     /// Compute node addresses (host:port), in node order.
     pub compute: Vec<String>,
     pub password: Option<String>,
+    /// Where `s3://` locations are read from and written to.
+    pub s3: blueshift_compute::s3::S3Config,
 }
 
 /// A started leader: where it listens, and the task serving it.
@@ -83,6 +85,7 @@ pub async fn start_leader(
         cluster: Arc::clone(&cluster),
         txns: Arc::clone(&txns),
         log: Arc::default(),
+        s3: config.s3.clone(),
     });
     let server = Arc::new(Server {
         services,

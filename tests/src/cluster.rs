@@ -43,8 +43,26 @@ impl Cluster {
         cluster
     }
 
+    /// A new cluster whose `s3://` locations are served by the S3 server at `s3_endpoint`.
+    pub async fn start_with_s3(nodes: u32, slices_per_node: u32, s3_endpoint: &str) -> Cluster {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let dir = temp.path().to_path_buf();
+        let mut cluster = Cluster::start_with(&dir, nodes, slices_per_node, Some(s3_endpoint.into())).await;
+        cluster._temp = Some(temp);
+        cluster
+    }
+
     /// A cluster over the data in `dir` (new or existing).
     pub async fn start_in(dir: &Path, nodes: u32, slices_per_node: u32) -> Cluster {
+        Cluster::start_with(dir, nodes, slices_per_node, None).await
+    }
+
+    /// The embedded object store's folder for `bucket` (used when no S3 endpoint is configured).
+    pub fn embedded_bucket(&self, bucket: &str) -> PathBuf {
+        self.dir.join("s3").join(bucket)
+    }
+
+    async fn start_with(dir: &Path, nodes: u32, slices_per_node: u32, s3_endpoint: Option<String>) -> Cluster {
         let (stop, receiver) = watch::channel(false);
         let stopped = |mut r: watch::Receiver<bool>| async move {
             let _ = r.wait_for(|s| *s).await;
@@ -66,6 +84,7 @@ impl Cluster {
             listen: "127.0.0.1:0".parse().unwrap(),
             compute,
             password: None,
+            s3: blueshift_compute::s3::S3Config::new(s3_endpoint, dir.join("s3")),
         };
         let (leader, _) = start_leader(config, stopped(receiver)).await.expect("leader starts");
         Cluster {

@@ -3,6 +3,8 @@
 
 pub mod cluster;
 pub mod plans;
+pub mod s3;
+pub mod sql;
 pub mod slt;
 
 pub use cluster::{Cluster, ProcessCluster, blueshift_binary, connect};

@@ -47,6 +47,8 @@ pub struct Services {
     pub txns: Arc<TransactionManager>,
     /// Sessions, statements and load errors, for the STL/STV system tables.
     pub log: Arc<crate::system::query_log::QueryLog>,
+    /// Where `s3://` locations live (an S3 endpoint or the embedded store).
+    pub s3: blueshift_compute::s3::S3Config,
 }
 
 /// What one statement may see and where its writes are recorded.
@@ -68,6 +70,8 @@ pub struct SessionInfo {
     pub user: String,
     /// Every setting's current value (SHOW ALL).
     pub settings: Vec<(String, String)>,
+    /// Query id and row count of the session's last COPY.
+    pub last_copy: Option<(i64, i64)>,
 }
 
 impl QueryContext {
@@ -336,6 +340,24 @@ async fn plan_view(cell: &Arc<ContextCell>, services: &Arc<Services>, view: &Vie
 /// Plans SQL expressions (column defaults) outside any session.
 static EXPRESSION_PLANNER: LazyLock<SessionState> =
     LazyLock::new(|| SessionStateBuilder::new().with_default_features().build());
+
+/// `rows` values of a column's DEFAULT, for writes that leave the column out (COPY with a
+/// column list). Defaults refer to no columns, so they are evaluated over a row-only batch.
+pub fn default_values(column: &super::ColumnDef, rows: usize) -> Result<ArrayRef, Error> {
+    let sql = column.default.as_deref().unwrap_or("NULL");
+    let data_type = column.sql_type.arrow_type();
+    let empty = DFSchema::empty();
+    let expr = EXPRESSION_PLANNER
+        .create_logical_expr(sql, &empty)?
+        .cast_to(&data_type, &empty)?;
+    let physical = EXPRESSION_PLANNER.create_physical_expr(expr, &empty)?;
+    let batch = RecordBatch::try_new_with_options(
+        Arc::new(Schema::empty()),
+        vec![],
+        &arrow::array::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )?;
+    Ok(physical.evaluate(&batch)?.into_array(rows)?)
+}
 
 /// A SQL literal for a constant, as stored in the catalog.
 pub fn scalar_literal(value: &ScalarValue) -> String {

@@ -3,7 +3,8 @@
 
 use std::fmt;
 
-use arrow::datatypes::{DataType, TimeUnit};
+use arrow::datatypes::DataType;
+use blueshift_compute::load::ColumnKind;
 use serde::{Deserialize, Serialize};
 use sqlparser::ast::{self, CharacterLength, ExactNumberInfo, TimezoneInfo};
 
@@ -16,7 +17,7 @@ pub const CHAR_MAX: u32 = 4_096;
 /// Length of a VARCHAR declared without one, and of TEXT.
 pub const VARCHAR_DEFAULT: u32 = 256;
 /// Timestamps are stored in UTC; TIMESTAMPTZ values are marked with this zone.
-pub const UTC: &str = "+00:00";
+pub const UTC: &str = blueshift_compute::load::convert::UTC;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
@@ -95,19 +96,25 @@ impl SqlType {
 
     /// The Arrow type values of this SQL type are held in.
     pub fn arrow_type(&self) -> DataType {
-        match self {
-            SqlType::SmallInt => DataType::Int16,
-            SqlType::Integer => DataType::Int32,
-            SqlType::BigInt => DataType::Int64,
-            SqlType::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale),
-            SqlType::Real => DataType::Float32,
-            SqlType::Double => DataType::Float64,
-            SqlType::Boolean => DataType::Boolean,
-            SqlType::Char { .. } | SqlType::Varchar { .. } => DataType::Utf8,
-            SqlType::Date => DataType::Date32,
-            SqlType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-            SqlType::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
-            SqlType::Time => DataType::Time64(TimeUnit::Microsecond),
+        self.column_kind().arrow_type()
+    }
+
+    /// The type as the loader (which lives on the compute side) knows it.
+    pub fn column_kind(&self) -> ColumnKind {
+        match *self {
+            SqlType::SmallInt => ColumnKind::SmallInt,
+            SqlType::Integer => ColumnKind::Integer,
+            SqlType::BigInt => ColumnKind::BigInt,
+            SqlType::Decimal { precision, scale } => ColumnKind::Decimal { precision, scale },
+            SqlType::Real => ColumnKind::Real,
+            SqlType::Double => ColumnKind::Double,
+            SqlType::Boolean => ColumnKind::Boolean,
+            SqlType::Char { length } => ColumnKind::Char(length),
+            SqlType::Varchar { length } => ColumnKind::Varchar(length),
+            SqlType::Date => ColumnKind::Date,
+            SqlType::Timestamp => ColumnKind::Timestamp,
+            SqlType::Timestamptz => ColumnKind::Timestamptz,
+            SqlType::Time => ColumnKind::Time,
         }
     }
 

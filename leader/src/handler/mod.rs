@@ -3,6 +3,7 @@
 //! DataFusion through [`query`].
 
 pub mod alter_table;
+pub mod copy;
 pub mod create_table;
 pub mod cursor;
 pub mod drop;
@@ -67,7 +68,8 @@ pub async fn execute(ctx: &mut StatementContext<'_>) -> Result<StatementResult> 
         "DECLARE" => cursor::declare(ctx).await,
         "FETCH" => cursor::fetch(ctx).await,
         "CLOSE" => cursor::close(ctx).await,
-        "COPY" | "UNLOAD" | "VACUUM" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
+        "COPY" => copy::copy(ctx).await,
+        "UNLOAD" | "VACUUM" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
             format!("{} is not supported yet", statement.first()),
         )),
         _ => {

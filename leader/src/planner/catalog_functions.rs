@@ -228,6 +228,16 @@ fn backend_pid(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
     ScalarValue::Int32(Some(context.session.pid))
 }
 
+/// Redshift's `pg_last_copy_id()`: the query id of the session's last COPY (-1 if none).
+fn last_copy_id(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
+    ScalarValue::Int32(Some(context.session.last_copy.map_or(-1, |(query, _)| query as i32)))
+}
+
+/// Redshift's `pg_last_copy_count()`: rows the session's last COPY loaded (-1 if none).
+fn last_copy_count(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
+    ScalarValue::Int64(Some(context.session.last_copy.map_or(-1, |(_, rows)| rows)))
+}
+
 fn current_setting(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     let name = as_text(arg(args, 0)).map(|n| n.to_lowercase());
     text(name.and_then(|n| context.session.settings.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())))
@@ -340,6 +350,8 @@ pub fn catalog_functions(cell: &Arc<ContextCell>) -> Vec<Arc<ScalarUDF>> {
         ("format_encoding", &[1], text_type.clone(), format_encoding),
         ("pg_encoding_to_char", &[1], text_type.clone(), encoding_to_char),
         ("pg_backend_pid", &[0], DataType::Int32, backend_pid),
+        ("pg_last_copy_id", &[0], DataType::Int32, last_copy_id),
+        ("pg_last_copy_count", &[0], DataType::Int64, last_copy_count),
         ("current_setting", &[1], text_type.clone(), current_setting),
         ("pg_get_function_result", &[1], text_type.clone(), function_result),
         ("pg_get_function_arguments", &[1], text_type.clone(), function_arguments),

@@ -17,7 +17,8 @@ use pgwire::api::auth::{StartupHandler, protocol_negotiation, save_startup_param
 use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
-use pgwire::api::results::{FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::copy::CopyHandler;
+use pgwire::api::results::{CopyResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
@@ -74,6 +75,10 @@ impl PgWireServerHandlers for HandlerFactory {
     }
 
     fn cancel_handler(&self) -> Arc<impl CancelHandler> {
+        Arc::clone(&self.0)
+    }
+
+    fn copy_handler(&self) -> Arc<impl CopyHandler> {
         Arc::clone(&self.0)
     }
 }
@@ -290,6 +295,9 @@ fn to_response(outcome: Outcome, format: impl Fn(usize) -> FieldFormat, float_di
         Outcome::BlockStarted(tag) => Response::TransactionStart(Tag::new(&tag)),
         Outcome::BlockEnded(tag) => Response::TransactionEnd(Tag::new(&tag)),
         Outcome::Empty => Response::EmptyQuery,
+        Outcome::CopyIn { columns } => {
+            Response::CopyIn(CopyResponse::new(0, columns, futures::stream::empty()))
+        }
     }
 }
 
@@ -318,6 +326,51 @@ impl SimpleQueryHandler for Handlers {
             responses.push(Response::EmptyQuery);
         }
         Ok(responses)
+    }
+}
+
+/// COPY FROM STDIN's data: collected on the session, then loaded by running the statement again.
+#[async_trait]
+impl CopyHandler for Handlers {
+    async fn on_copy_data<C>(&self, client: &mut C, copy_data: pgwire::messages::copy::CopyData) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = session_of(client)?;
+        crate::handler::copy::stdin::receive(&session, &copy_data.data).map_err(to_pgwire_error)
+    }
+
+    async fn on_copy_done<C>(&self, client: &mut C, _done: pgwire::messages::copy::CopyDone) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let session = session_of(client)?;
+        let result = crate::handler::copy::stdin::finish(&session).await.map_err(to_pgwire_error)?;
+        send_notices(client, result.notices).await?;
+        if let Outcome::Command { tag, rows } = result.outcome {
+            let tag = Tag::new(&tag).with_rows(rows.unwrap_or(0) as usize);
+            client.send(PgWireBackendMessage::CommandComplete(tag.into())).await?;
+        }
+        Ok(())
+    }
+
+    async fn on_copy_fail<C>(&self, client: &mut C, fail: pgwire::messages::copy::CopyFail) -> PgWireError
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        if let Ok(session) = session_of(client) {
+            session.copy_in.lock().unwrap().take();
+        }
+        to_pgwire_error(Error::new(
+            SqlState::QueryCanceled,
+            format!("COPY from stdin failed: {}", fail.message),
+        ))
     }
 }
 

@@ -48,6 +48,14 @@ impl Notice {
         }
     }
 
+    pub fn info(message: impl Into<String>) -> Notice {
+        Notice {
+            severity: "INFO",
+            code: "00000",
+            message: message.into(),
+        }
+    }
+
     pub fn warning(code: &'static str, message: impl Into<String>) -> Notice {
         Notice {
             severity: "WARNING",
@@ -65,6 +73,8 @@ pub enum Outcome {
     },
     /// A command tag such as `CREATE TABLE`, with a row count for INSERT, UPDATE, DELETE, SELECT.
     Command { tag: String, rows: Option<u64> },
+    /// COPY FROM STDIN is waiting for the client's data (text format, this many columns).
+    CopyIn { columns: usize },
     /// BEGIN: a transaction block is now open.
     BlockStarted(String),
     /// COMMIT or ROLLBACK (or a statement that implicitly ended the block).
@@ -132,6 +142,11 @@ pub struct Session {
     stream_failed: Arc<AtomicBool>,
     /// Open cursors of the transaction block, by name.
     pub cursors: Mutex<HashMap<String, handler::cursor::Cursor>>,
+    /// The query id and loaded row count of the session's last successful COPY, for
+    /// `pg_last_copy_id()` and `pg_last_copy_count()`.
+    pub last_copy: Mutex<Option<(i64, i64)>>,
+    /// A COPY FROM STDIN receiving its data (see [`handler::copy::stdin`]).
+    pub copy_in: Mutex<Option<handler::copy::stdin::CopyIn>>,
 }
 
 impl Session {
@@ -151,6 +166,8 @@ impl Session {
             running: Mutex::new(None),
             stream_failed: Arc::default(),
             cursors: Mutex::default(),
+            last_copy: Mutex::default(),
+            copy_in: Mutex::default(),
         }
     }
 
@@ -504,6 +521,7 @@ impl Session {
                 pid: self.pid,
                 user: self.user.clone(),
                 settings: self.settings().all(),
+                last_copy: *self.last_copy.lock().unwrap(),
             },
         });
         self.cell.set(Arc::clone(&context));

@@ -14,6 +14,7 @@ pub mod rows;
 mod stl_load_errors;
 mod stl_query;
 mod stv_blocklist;
+pub mod stv_load_state;
 mod stv_recents;
 mod stv_sessions;
 mod stv_slices;
@@ -183,6 +184,8 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
     ];
     tables.extend(pg_catalog::tables());
     tables.extend(information_schema::tables());
+    // Appended last: a table's position gives its OID, which must not move.
+    tables.push(table::<stv_load_state::StvLoadState>());
     tables
 }
 

@@ -90,6 +90,8 @@ struct Inner {
 pub struct QueryLog {
     inner: Mutex<Inner>,
     next_query: AtomicI64,
+    /// Running loads, by query id, for STV_LOAD_STATE.
+    pub loads: Mutex<BTreeMap<i64, std::sync::Arc<super::stv_load_state::LoadProgress>>>,
 }
 
 pub fn now_micros() -> i64 {

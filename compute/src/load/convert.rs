@@ -1,0 +1,341 @@
+//! Converting text fields into column values with Redshift's COPY rules: NULL AS, EMPTYASNULL,
+//! BLANKSASNULL, TRIMBLANKS, TRUNCATECOLUMNS, date and time formats, and the STL_LOAD_ERRORS code
+//! (1204 overflow, 1205 date, 1206 timestamp, 1207 digit, 1208 float, 1209 decimal, 1210 boolean,
+//! 1213 NOT NULL) with a reason naming the value when a field does not fit its column.
+//!
+//! A row's fields are all converted before any is appended, so a rejected row leaves no partial
+//! values behind in the column builders.
+
+use std::sync::Arc;
+
+use arrow::array::{
+    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
+    Int16Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, Time64MicrosecondBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::compute::kernels::cast_utils::parse_decimal;
+use arrow::datatypes::{DataType, Decimal128Type, SchemaRef, TimeUnit};
+
+use super::datetime::Formats;
+use super::LoadSpec;
+
+/// Timestamps with a time zone are stored in UTC, marked with this zone (as the catalog does).
+pub const UTC: &str = "+00:00";
+
+/// A column's type, as far as loading cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnKind {
+    SmallInt,
+    Integer,
+    BigInt,
+    Decimal { precision: u8, scale: i8 },
+    Real,
+    Double,
+    Boolean,
+    Char(u32),
+    Varchar(u32),
+    Date,
+    Timestamp,
+    Timestamptz,
+    Time,
+}
+
+impl ColumnKind {
+    pub fn arrow_type(&self) -> DataType {
+        match self {
+            ColumnKind::SmallInt => DataType::Int16,
+            ColumnKind::Integer => DataType::Int32,
+            ColumnKind::BigInt => DataType::Int64,
+            ColumnKind::Decimal { precision, scale } => DataType::Decimal128(*precision, *scale),
+            ColumnKind::Real => DataType::Float32,
+            ColumnKind::Double => DataType::Float64,
+            ColumnKind::Boolean => DataType::Boolean,
+            ColumnKind::Char(_) | ColumnKind::Varchar(_) => DataType::Utf8,
+            ColumnKind::Date => DataType::Date32,
+            ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            ColumnKind::Timestamptz => DataType::Timestamp(TimeUnit::Microsecond, Some(UTC.into())),
+            ColumnKind::Time => DataType::Time64(TimeUnit::Microsecond),
+        }
+    }
+
+    /// STL_LOAD_ERRORS' `type` value.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            ColumnKind::SmallInt => "int2",
+            ColumnKind::Integer => "int4",
+            ColumnKind::BigInt => "int8",
+            ColumnKind::Decimal { .. } => "numeric",
+            ColumnKind::Real => "float4",
+            ColumnKind::Double => "float8",
+            ColumnKind::Boolean => "bool",
+            ColumnKind::Char(_) => "char",
+            ColumnKind::Varchar(_) => "varchar",
+            ColumnKind::Date => "date",
+            ColumnKind::Timestamp => "timestamp",
+            ColumnKind::Timestamptz => "timestamptz",
+            ColumnKind::Time => "time",
+        }
+    }
+
+    /// STL_LOAD_ERRORS' `col_length` value.
+    pub fn length(&self) -> String {
+        match self {
+            ColumnKind::Char(n) | ColumnKind::Varchar(n) => n.to_string(),
+            ColumnKind::Decimal { precision, scale } => format!("{precision},{scale}"),
+            _ => "0".into(),
+        }
+    }
+
+    fn is_character(&self) -> bool {
+        matches!(self, ColumnKind::Char(_) | ColumnKind::Varchar(_))
+    }
+}
+
+/// A converted field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Int(i64),
+    Decimal(i128),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+    Date(i32),
+    Micros(i64),
+}
+
+/// Why a field could not be converted: an STL_LOAD_ERRORS code and reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldError {
+    pub code: i32,
+    pub reason: String,
+}
+
+fn field_error(code: i32, reason: impl Into<String>) -> FieldError {
+    FieldError {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// Converts fields for one load.
+pub struct Converter<'a> {
+    spec: &'a LoadSpec,
+    formats: Formats,
+}
+
+impl<'a> Converter<'a> {
+    pub fn new(spec: &'a LoadSpec) -> Result<Converter<'a>, String> {
+        let options = &spec.options;
+        Ok(Converter {
+            spec,
+            formats: Formats::new(options.date_format.as_deref(), options.time_format.as_deref())?,
+        })
+    }
+
+    /// Converts `field` for column `index`. `None` is a missing value (SQL NULL); text fields pass
+    /// through NULL AS and the empty/blank rules first when `text_nulls` is set.
+    pub fn convert(&self, index: usize, field: Option<&str>, text_nulls: bool) -> Result<Value, FieldError> {
+        let column = &self.spec.columns[index];
+        let options = &self.spec.options;
+        let value = match field {
+            None => None,
+            Some(f) if text_nulls && f == options.null_as => None,
+            Some(f) if options.blanks_as_null && f.trim().is_empty() => None,
+            Some("") if !column.kind.is_character() || options.empty_as_null => None,
+            Some(f) => Some(f),
+        };
+        let Some(text) = value else {
+            if column.not_null {
+                return Err(field_error(1213, format!("Missing data for not-null field {}", column.name)));
+            }
+            return Ok(Value::Null);
+        };
+        self.parse(column.kind, text)
+    }
+
+    fn parse(&self, kind: ColumnKind, text: &str) -> Result<Value, FieldError> {
+        let trimmed = text.trim();
+        let invalid = |code: i32, what: &str| field_error(code, format!("Invalid {what}, Value '{text}'"));
+        match kind {
+            ColumnKind::SmallInt | ColumnKind::Integer | ColumnKind::BigInt => {
+                let (min, max) = match kind {
+                    ColumnKind::SmallInt => (i64::from(i16::MIN), i64::from(i16::MAX)),
+                    ColumnKind::Integer => (i64::from(i32::MIN), i64::from(i32::MAX)),
+                    _ => (i64::MIN, i64::MAX),
+                };
+                match trimmed.parse::<i64>() {
+                    Ok(v) if (min..=max).contains(&v) => Ok(Value::Int(v)),
+                    Ok(_) => Err(field_error(1204, format!("Overflow for type {}, Value '{text}'", kind.type_name()))),
+                    Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow) => {
+                        Err(field_error(1204, format!("Overflow for type {}, Value '{text}'", kind.type_name())))
+                    }
+                    Err(_) => Err(invalid(1207, "digit")),
+                }
+            }
+            ColumnKind::Decimal { precision, scale } => parse_decimal::<Decimal128Type>(trimmed, precision, scale)
+                .map(Value::Decimal)
+                .map_err(|e| {
+                    if e.to_string().contains("precision") || e.to_string().contains("too large") {
+                        field_error(1204, format!("Numeric overflow for numeric({precision},{scale}), Value '{text}'"))
+                    } else {
+                        invalid(1209, "numeric")
+                    }
+                }),
+            ColumnKind::Real | ColumnKind::Double => trimmed
+                .parse::<f64>()
+                .map(Value::Float)
+                .map_err(|_| invalid(1208, "float")),
+            ColumnKind::Boolean => match trimmed.to_ascii_lowercase().as_str() {
+                "t" | "true" | "1" | "y" | "yes" | "on" => Ok(Value::Bool(true)),
+                "f" | "false" | "0" | "n" | "no" | "off" => Ok(Value::Bool(false)),
+                _ => Err(invalid(1210, "boolean")),
+            },
+            ColumnKind::Char(length) | ColumnKind::Varchar(length) => self.fit_text(kind, length, text),
+            ColumnKind::Date => self
+                .formats
+                .date(trimmed)
+                .map(Value::Date)
+                .ok_or_else(|| invalid(1205, "date format")),
+            ColumnKind::Timestamp | ColumnKind::Timestamptz => self
+                .formats
+                .timestamp(trimmed)
+                .map(Value::Micros)
+                .ok_or_else(|| invalid(1206, "timestamp format")),
+            ColumnKind::Time => self
+                .formats
+                .time(trimmed)
+                .map(Value::Micros)
+                .ok_or_else(|| invalid(1206, "time format")),
+        }
+    }
+
+    /// Applies TRIMBLANKS, CHAR's trailing blanks and the byte length (TRUNCATECOLUMNS cuts at
+    /// the last whole character that fits).
+    fn fit_text(&self, kind: ColumnKind, length: u32, text: &str) -> Result<Value, FieldError> {
+        let options = &self.spec.options;
+        let mut value = if options.trim_blanks || matches!(kind, ColumnKind::Char(_)) {
+            text.trim_end_matches(' ')
+        } else {
+            text
+        };
+        let max = length as usize;
+        if value.len() > max {
+            if !options.truncate_columns {
+                return Err(field_error(
+                    1204,
+                    format!("String length exceeds DDL length: {} bytes > {max}, Value '{text}'", value.len()),
+                ));
+            }
+            let mut end = max;
+            while !value.is_char_boundary(end) {
+                end -= 1;
+            }
+            value = &value[..end];
+        }
+        Ok(Value::Text(value.to_string()))
+    }
+}
+
+/// Appends converted rows to Arrow builders of the target columns.
+pub struct Batcher {
+    schema: SchemaRef,
+    builders: Vec<Box<dyn ArrayBuilder>>,
+    rows: usize,
+}
+
+impl Batcher {
+    pub fn new(spec: &LoadSpec) -> Batcher {
+        let builders = spec.columns.iter().map(|c| builder(c.kind)).collect();
+        Batcher {
+            schema: spec.schema(),
+            builders,
+            rows: 0,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    pub fn push(&mut self, values: Vec<Value>) {
+        for (builder, value) in self.builders.iter_mut().zip(values) {
+            append(builder.as_mut(), value);
+        }
+        self.rows += 1;
+    }
+
+    pub fn finish(&mut self) -> RecordBatch {
+        let columns: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish()).collect();
+        self.rows = 0;
+        RecordBatch::try_new(Arc::clone(&self.schema), columns).expect("builders match the schema")
+    }
+}
+
+fn builder(kind: ColumnKind) -> Box<dyn ArrayBuilder> {
+    match kind {
+        ColumnKind::SmallInt => Box::new(Int16Builder::new()),
+        ColumnKind::Integer => Box::new(Int32Builder::new()),
+        ColumnKind::BigInt => Box::new(Int64Builder::new()),
+        ColumnKind::Decimal { precision, scale } => Box::new(
+            Decimal128Builder::new()
+                .with_precision_and_scale(precision, scale)
+                .expect("valid decimal type"),
+        ),
+        ColumnKind::Real => Box::new(Float32Builder::new()),
+        ColumnKind::Double => Box::new(Float64Builder::new()),
+        ColumnKind::Boolean => Box::new(BooleanBuilder::new()),
+        ColumnKind::Char(_) | ColumnKind::Varchar(_) => Box::new(StringBuilder::new()),
+        ColumnKind::Date => Box::new(Date32Builder::new()),
+        ColumnKind::Timestamp => Box::new(TimestampMicrosecondBuilder::new()),
+        ColumnKind::Timestamptz => Box::new(TimestampMicrosecondBuilder::new().with_timezone(UTC)),
+        ColumnKind::Time => Box::new(Time64MicrosecondBuilder::new()),
+    }
+}
+
+fn append(builder: &mut dyn ArrayBuilder, value: Value) {
+    let any = builder.as_any_mut();
+    macro_rules! put {
+        ($builder:ty, $v:expr) => {
+            any.downcast_mut::<$builder>().expect("builder of the column's type").append_option($v)
+        };
+    }
+    let null = value == Value::Null;
+    if any.is::<Int16Builder>() {
+        put!(Int16Builder, int(&value).map(|v| v as i16));
+    } else if any.is::<Int32Builder>() {
+        put!(Int32Builder, int(&value).map(|v| v as i32));
+    } else if any.is::<Int64Builder>() {
+        put!(Int64Builder, int(&value));
+    } else if any.is::<Decimal128Builder>() {
+        put!(Decimal128Builder, if let Value::Decimal(v) = value { Some(v) } else { None });
+    } else if any.is::<Float32Builder>() {
+        put!(Float32Builder, if let Value::Float(v) = value { Some(v as f32) } else { None });
+    } else if any.is::<Float64Builder>() {
+        put!(Float64Builder, if let Value::Float(v) = value { Some(v) } else { None });
+    } else if any.is::<BooleanBuilder>() {
+        put!(BooleanBuilder, if let Value::Bool(v) = value { Some(v) } else { None });
+    } else if any.is::<StringBuilder>() {
+        put!(StringBuilder, if let Value::Text(v) = value { Some(v) } else { None });
+    } else if any.is::<Date32Builder>() {
+        put!(Date32Builder, if let Value::Date(v) = value { Some(v) } else { None });
+    } else if any.is::<TimestampMicrosecondBuilder>() {
+        put!(TimestampMicrosecondBuilder, micros(&value));
+    } else if any.is::<Time64MicrosecondBuilder>() {
+        put!(Time64MicrosecondBuilder, micros(&value));
+    } else {
+        debug_assert!(null, "no builder for {value:?}");
+    }
+}
+
+fn int(value: &Value) -> Option<i64> {
+    if let Value::Int(v) = value { Some(*v) } else { None }
+}
+
+fn micros(value: &Value) -> Option<i64> {
+    if let Value::Micros(v) = value { Some(*v) } else { None }
+}

@@ -1,0 +1,165 @@
+//! Turning load files into table rows: the parsing half of COPY.
+//!
+//! A [`LoadSpec`] says what the files hold (format, compression, Redshift's conversion options)
+//! and what the target columns are; [`parse_chunk`] turns one file, or one byte range of a large
+//! text file, into Arrow batches of the table's columns plus the rows it had to reject, each with
+//! Redshift's STL_LOAD_ERRORS error code and a reason naming the value. Parsing is pure CPU over
+//! bytes already fetched, so callers run it on blocking threads, many chunks at a time.
+
+pub mod compression;
+pub mod convert;
+pub mod datetime;
+pub mod json;
+pub mod parquet;
+pub mod reader;
+pub mod sink;
+pub mod text;
+
+use std::sync::Arc;
+
+use arrow::array::RecordBatch;
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+
+pub use compression::Compression;
+pub use convert::ColumnKind;
+
+/// Rows per batch handed to the writer.
+pub const BATCH_ROWS: usize = 65_536;
+
+/// How a file's records are laid out.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Format {
+    /// Text with a one-byte delimiter (`|` by default), optionally with ESCAPE and REMOVEQUOTES.
+    Delimited,
+    /// RFC 4180 CSV with the given quote character.
+    Csv { quote: u8 },
+    /// Fixed-width text: each column's width in characters.
+    FixedWidth(Vec<usize>),
+    Json(JsonMode),
+    /// Parquet, columns matched to the table by position.
+    Parquet,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonMode {
+    /// Object keys equal to column names.
+    Auto,
+    /// Object keys equal to column names, ignoring case.
+    AutoIgnoreCase,
+    /// One JSONPath expression per column (from a JSONPaths file).
+    Paths(Vec<String>),
+}
+
+/// Redshift's data conversion options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Options {
+    pub delimiter: u8,
+    /// The text that stands for NULL (`\N` unless NULL AS says otherwise).
+    pub null_as: String,
+    pub empty_as_null: bool,
+    pub blanks_as_null: bool,
+    pub trim_blanks: bool,
+    pub truncate_columns: bool,
+    /// ACCEPTINVCHARS: the character replacing invalid UTF-8 (`None`: such rows are rejected).
+    pub accept_inv_chars: Option<char>,
+    pub date_format: Option<String>,
+    pub time_format: Option<String>,
+    /// FILLRECORD: missing trailing fields load as NULL instead of rejecting the row.
+    pub fill_record: bool,
+    /// Lines skipped at the start of each file.
+    pub ignore_header: u64,
+    pub ignore_blank_lines: bool,
+    pub remove_quotes: bool,
+    pub escape: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            delimiter: b'|',
+            null_as: "\\N".into(),
+            empty_as_null: false,
+            blanks_as_null: false,
+            trim_blanks: false,
+            truncate_columns: false,
+            accept_inv_chars: None,
+            date_format: None,
+            time_format: None,
+            fill_record: false,
+            ignore_header: 0,
+            ignore_blank_lines: false,
+            remove_quotes: false,
+            escape: false,
+        }
+    }
+}
+
+/// A column a load fills.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetColumn {
+    pub name: String,
+    pub kind: ColumnKind,
+    pub not_null: bool,
+}
+
+/// Everything a node needs to parse a load's files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadSpec {
+    pub columns: Vec<TargetColumn>,
+    pub format: Format,
+    pub options: Options,
+}
+
+impl LoadSpec {
+    /// The Arrow schema of parsed batches: the target columns, in order.
+    pub fn schema(&self) -> SchemaRef {
+        Arc::new(Schema::new(
+            self.columns
+                .iter()
+                .map(|c| Field::new(&c.name, c.kind.arrow_type(), true))
+                .collect::<Vec<_>>(),
+        ))
+    }
+
+    pub fn arrow_types(&self) -> Vec<DataType> {
+        self.columns.iter().map(|c| c.kind.arrow_type()).collect()
+    }
+}
+
+/// A row that could not be loaded, with STL_LOAD_ERRORS' details.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    /// Line of the record within the chunk (1-based); callers add the lines of earlier chunks.
+    pub line: u64,
+    pub colname: String,
+    pub column_type: String,
+    pub col_length: String,
+    /// Byte position of the bad field within the line.
+    pub position: u32,
+    pub raw_line: String,
+    pub raw_field_value: String,
+    pub err_code: i32,
+    pub err_reason: String,
+}
+
+/// What parsing a chunk produced.
+#[derive(Debug, Default)]
+pub struct ParsedChunk {
+    pub batches: Vec<RecordBatch>,
+    pub rows: u64,
+    pub errors: Vec<RowError>,
+    /// Newlines in the chunk: the line count later chunks of the same file start after.
+    pub lines: u64,
+}
+
+/// Parses `data` (already decompressed; for byte ranges, exactly the range's records); `first`
+/// says whether it starts its file (IGNOREHEADER applies only there).
+/// `max_errors` bounds how many rejected rows are kept: past it the load fails anyway.
+/// Parquet is read from its store by [`reader`], never from bytes in memory.
+pub fn parse_chunk(spec: &LoadSpec, first: bool, data: &[u8], max_errors: u64) -> Result<ParsedChunk, String> {
+    match &spec.format {
+        Format::Parquet => Err("PARQUET data can only be loaded from S3".into()),
+        Format::Json(mode) => json::parse(spec, mode, data, max_errors),
+        _ => text::parse(spec, first, data, max_errors),
+    }
+}

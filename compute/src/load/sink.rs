@@ -1,0 +1,140 @@
+//! Where parsed records go: each record's fields are checked (UTF-8, field count), converted, and
+//! appended as a row, or the record is rejected with its STL_LOAD_ERRORS details. Shared by the
+//! text formats and JSON, which differ only in how they find a record's fields.
+
+use std::borrow::Cow;
+
+use super::convert::{Batcher, Converter, FieldError, Value};
+use super::{BATCH_ROWS, LoadSpec, ParsedChunk, RowError};
+
+pub struct RowSink<'a> {
+    spec: &'a LoadSpec,
+    converter: Converter<'a>,
+    batcher: Batcher,
+    chunk: ParsedChunk,
+    max_errors: u64,
+}
+
+impl<'a> RowSink<'a> {
+    pub fn new(spec: &'a LoadSpec, max_errors: u64) -> Result<RowSink<'a>, String> {
+        Ok(RowSink {
+            spec,
+            converter: Converter::new(spec)?,
+            batcher: Batcher::new(spec),
+            chunk: ParsedChunk::default(),
+            max_errors,
+        })
+    }
+
+    /// Whether more rows were rejected than the load tolerates: parsing can stop.
+    pub fn over_limit(&self) -> bool {
+        self.chunk.errors.len() as u64 > self.max_errors
+    }
+
+    /// A text record: `fields` are raw bytes, converted with NULL AS and the blank rules.
+    pub fn text_row(&mut self, line: u64, raw: &[u8], fields: &[Cow<'_, [u8]>]) {
+        let columns = self.spec.columns.len();
+        let reject = |code: i32, reason: &str, column: usize, position: usize, value: &[u8]| (code, reason.to_string(), column, position, String::from_utf8_lossy(value).into_owned());
+        let rejected = if fields.len() > columns {
+            let position: usize = fields[..columns].iter().map(|f| f.len() + 1).sum();
+            Some(reject(1202, "Extra column(s) found", columns - 1, position, &fields[columns]))
+        } else if fields.len() < columns && !self.spec.options.fill_record {
+            let position: usize = fields.iter().map(|f| f.len() + 1).sum();
+            Some(reject(1214, "Delimiter not found", fields.len(), position.saturating_sub(1), b""))
+        } else {
+            None
+        };
+        if let Some((code, reason, column, position, value)) = rejected {
+            return self.reject(line, raw, column, position, value, FieldError { code, reason });
+        }
+        let mut values = Vec::with_capacity(columns);
+        let mut position = 0;
+        for column in 0..columns {
+            let Some(bytes) = fields.get(column) else {
+                values.push(Value::Null);
+                continue;
+            };
+            let text = match self.decode(bytes) {
+                Ok(text) => text,
+                Err(e) => return self.reject(line, raw, column, position, String::from_utf8_lossy(bytes).into_owned(), e),
+            };
+            match self.converter.convert(column, Some(text.as_ref()), true) {
+                Ok(value) => values.push(value),
+                Err(e) => return self.reject(line, raw, column, position, text.into_owned(), e),
+            }
+            position += bytes.len() + 1;
+        }
+        self.push(values);
+    }
+
+    /// A record whose fields are already text (`None`: absent or null).
+    pub fn value_row(&mut self, line: u64, raw: &str, fields: &[Option<String>]) {
+        let mut values = Vec::with_capacity(fields.len());
+        for (column, field) in fields.iter().enumerate() {
+            match self.converter.convert(column, field.as_deref(), false) {
+                Ok(value) => values.push(value),
+                Err(e) => {
+                    let value = field.clone().unwrap_or_default();
+                    return self.reject(line, raw.as_bytes(), column, 0, value, e);
+                }
+            }
+        }
+        self.push(values);
+    }
+
+    /// A record that is wrong as a whole (bad JSON, a missing delimiter).
+    pub fn bad_record(&mut self, line: u64, raw: &[u8], code: i32, reason: String) {
+        self.reject(line, raw, 0, 0, String::new(), FieldError { code, reason });
+    }
+
+    fn decode<'b>(&self, bytes: &'b [u8]) -> Result<Cow<'b, str>, FieldError> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => Ok(Cow::Borrowed(text)),
+            Err(e) => match self.spec.options.accept_inv_chars {
+                Some(replacement) => Ok(Cow::Owned(
+                    String::from_utf8_lossy(bytes).replace(char::REPLACEMENT_CHARACTER, &replacement.to_string()),
+                )),
+                None => Err(FieldError {
+                    code: 1220,
+                    reason: format!(
+                        "String contains invalid or unsupported UTF8 codepoints. Bad UTF8 hex sequence: {:02x} at byte {} (use ACCEPTINVCHARS to replace it)",
+                        bytes[e.valid_up_to()],
+                        e.valid_up_to()
+                    ),
+                }),
+            },
+        }
+    }
+
+    fn push(&mut self, values: Vec<Value>) {
+        self.batcher.push(values);
+        self.chunk.rows += 1;
+        if self.batcher.len() >= BATCH_ROWS {
+            self.chunk.batches.push(self.batcher.finish());
+        }
+    }
+
+    fn reject(&mut self, line: u64, raw: &[u8], column: usize, position: usize, value: String, error: FieldError) {
+        let target = &self.spec.columns[column.min(self.spec.columns.len() - 1)];
+        let raw = String::from_utf8_lossy(raw);
+        self.chunk.errors.push(RowError {
+            line,
+            colname: target.name.clone(),
+            column_type: target.kind.type_name().to_string(),
+            col_length: target.kind.length(),
+            position: position as u32,
+            raw_line: raw.trim_end_matches(['\r', '\n']).to_string(),
+            raw_field_value: value,
+            err_code: error.code,
+            err_reason: error.reason,
+        });
+    }
+
+    pub fn finish(mut self, lines: u64) -> ParsedChunk {
+        if !self.batcher.is_empty() {
+            self.chunk.batches.push(self.batcher.finish());
+        }
+        self.chunk.lines = lines;
+        self.chunk
+    }
+}

@@ -1,0 +1,168 @@
+//! COPY throughput on TPC-H lineitem: generates the table at a scale factor with `tpchgen` as CSV
+//! and as Parquet into a local cluster's embedded object store, loads each with COPY (and with
+//! NOLOAD, which parses without storing), and prints MB/s and rows/s. When Python's `duckdb`
+//! module is installed it loads the same CSV and Parquet files into DuckDB for comparison.
+//!
+//! Usage: `copy-bench [--scale SF] [--dir DIR] [--nodes N] [--slices S]`. Generated files are
+//! kept in DIR/s3/tpch/ and reused by later runs.
+
+use std::fmt::Write as _;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use blueshift_tests::Cluster;
+use tpchgen::csv::LineItemCsv;
+use tpchgen::generators::LineItemGenerator;
+use tpchgen_arrow::LineItemArrow;
+
+const DDL: &str = "CREATE TABLE lineitem (
+    l_orderkey BIGINT NOT NULL, l_partkey BIGINT NOT NULL, l_suppkey BIGINT NOT NULL,
+    l_linenumber INTEGER NOT NULL, l_quantity DECIMAL(15,2) NOT NULL, l_extendedprice DECIMAL(15,2) NOT NULL,
+    l_discount DECIMAL(15,2) NOT NULL, l_tax DECIMAL(15,2) NOT NULL, l_returnflag CHAR(1) NOT NULL,
+    l_linestatus CHAR(1) NOT NULL, l_shipdate DATE NOT NULL, l_commitdate DATE NOT NULL,
+    l_receiptdate DATE NOT NULL, l_shipinstruct CHAR(25) NOT NULL, l_shipmode CHAR(10) NOT NULL,
+    l_comment VARCHAR(44) NOT NULL
+) DISTKEY(l_orderkey) SORTKEY(l_shipdate)";
+
+struct Args {
+    scale: f64,
+    dir: PathBuf,
+    nodes: u32,
+    slices: u32,
+}
+
+fn args() -> Args {
+    let mut args = Args {
+        scale: 1.0,
+        dir: std::env::temp_dir().join("blueshift-copy-bench"),
+        nodes: 2,
+        slices: 2,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--scale" => args.scale = value.parse().expect("scale factor"),
+            "--dir" => args.dir = value.into(),
+            "--nodes" => args.nodes = value.parse().expect("node count"),
+            "--slices" => args.slices = value.parse().expect("slices per node"),
+            other => panic!("unknown flag {other}"),
+        }
+    }
+    args
+}
+
+fn write_csv(path: &Path, scale: f64) -> u64 {
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("csv file"));
+    writeln!(out, "{}", LineItemCsv::header()).unwrap();
+    let mut rows = 0;
+    let mut line = String::new();
+    for item in LineItemGenerator::new(scale, 1, 1).iter() {
+        line.clear();
+        writeln!(line, "{}", LineItemCsv::new(item)).unwrap();
+        out.write_all(line.as_bytes()).unwrap();
+        rows += 1;
+    }
+    out.flush().unwrap();
+    rows
+}
+
+fn write_parquet(path: &Path, scale: f64) {
+    let mut batches = LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)).with_batch_size(65_536);
+    let first = batches.next().expect("rows").expect("a batch");
+    let file = std::fs::File::create(path).expect("parquet file");
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, first.schema(), None).unwrap();
+    writer.write(&first).unwrap();
+    for batch in batches {
+        writer.write(&batch.expect("a batch")).unwrap();
+    }
+    writer.close().unwrap();
+}
+
+async fn timed_copy(client: &tokio_postgres::Client, sql: &str) -> (f64, u64) {
+    client.batch_execute("TRUNCATE lineitem").await.unwrap();
+    let start = Instant::now();
+    let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    let seconds = start.elapsed().as_secs_f64();
+    let rows = messages
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+            _ => None,
+        })
+        .unwrap_or(0);
+    (seconds, rows)
+}
+
+fn duckdb(csv: &Path, parquet: &Path) {
+    let script = format!(
+        "import duckdb, time\n\
+         con = duckdb.connect()\n\
+         con.execute(\"\"\"{}\"\"\".replace('DISTKEY(l_orderkey) SORTKEY(l_shipdate)', ''))\n\
+         for name, sql in [('CSV', \"COPY lineitem FROM '{}' (HEADER)\"), ('Parquet', \"INSERT INTO lineitem SELECT * FROM read_parquet('{}')\")]:\n\
+         \x20   con.execute('DELETE FROM lineitem')\n\
+         \x20   t = time.time(); con.execute(sql); s = time.time() - t\n\
+         \x20   print(f'duckdb {{name}}: {{s:.2f}} s, {{con.execute(\"SELECT count(*) FROM lineitem\").fetchone()[0]}} rows')\n",
+        DDL,
+        csv.display(),
+        parquet.display()
+    );
+    match std::process::Command::new("python3").arg("-c").arg(&script).output() {
+        Ok(out) if out.status.success() => print!("{}", String::from_utf8_lossy(&out.stdout)),
+        Ok(out) => println!("duckdb: not run ({})", String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("")),
+        Err(e) => println!("duckdb: not run ({e})"),
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let args = args();
+    let bucket = args.dir.join("s3").join("tpch");
+    let folder = format!("sf{}", args.scale);
+    std::fs::create_dir_all(bucket.join(&folder)).unwrap();
+    let csv = bucket.join(&folder).join("lineitem.csv");
+    let parquet = bucket.join(&folder).join("lineitem.parquet");
+    if !csv.exists() {
+        let start = Instant::now();
+        let rows = write_csv(&csv, args.scale);
+        println!("generated {rows} rows of CSV in {:.1} s", start.elapsed().as_secs_f64());
+    }
+    if !parquet.exists() {
+        write_parquet(&parquet, args.scale);
+    }
+    for data in ["leader", "compute-0", "compute-1", "compute-2", "compute-3"] {
+        let _ = std::fs::remove_dir_all(args.dir.join(data));
+    }
+    let cluster = Cluster::start_in(&args.dir, args.nodes, args.slices).await;
+    let client = cluster.connect().await;
+    client.batch_execute(DDL).await.unwrap();
+    let csv_bytes = std::fs::metadata(&csv).unwrap().len();
+    let parquet_bytes = std::fs::metadata(&parquet).unwrap().len();
+    let location = |file: &str| format!("s3://tpch/{folder}/{file}");
+    let runs = [
+        ("CSV NOLOAD", csv_bytes, format!("COPY lineitem FROM '{}' CSV IGNOREHEADER 1 NOLOAD", location("lineitem.csv"))),
+        ("CSV", csv_bytes, format!("COPY lineitem FROM '{}' CSV IGNOREHEADER 1", location("lineitem.csv"))),
+        ("Parquet NOLOAD", parquet_bytes, format!("COPY lineitem FROM '{}' PARQUET NOLOAD", location("lineitem.parquet"))),
+        ("Parquet", parquet_bytes, format!("COPY lineitem FROM '{}' FORMAT AS PARQUET", location("lineitem.parquet"))),
+    ];
+    println!(
+        "TPC-H lineitem SF{}: {} nodes x {} slices, CSV {:.0} MB, Parquet {:.0} MB",
+        args.scale,
+        args.nodes,
+        args.slices,
+        csv_bytes as f64 / 1e6,
+        parquet_bytes as f64 / 1e6
+    );
+    for (name, bytes, sql) in runs {
+        let (seconds, rows) = timed_copy(&client, &sql).await;
+        println!(
+            "{name:>15}: {seconds:6.2} s, {:7.1} MB/s, {:9.0} rows/s ({rows} rows)",
+            bytes as f64 / 1e6 / seconds,
+            if rows > 0 { rows as f64 / seconds } else { 0.0 }
+        );
+    }
+    let count = client.query_one("SELECT count(*) FROM lineitem", &[]).await.unwrap();
+    println!("rows in lineitem after the last load: {}", count.get::<_, i64>(0));
+    duckdb(&csv, &parquet);
+}

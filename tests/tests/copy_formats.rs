@@ -1,0 +1,199 @@
+//! COPY's formats, compressions and conversion options against a real S3-compatible server:
+//! GZIP/BZIP2/ZSTD (by option and by extension), JSON 'auto'/'auto ignorecase'/JSONPaths,
+//! PARQUET, FIXEDWIDTH, date and time formats, ESCAPE, REMOVEQUOTES, FILLRECORD, ACCEPTINVCHARS,
+//! NOLOAD, EXPLICIT_IDS, column lists with defaults, and a large file split across slices.
+
+use std::io::Write;
+use std::sync::Arc;
+
+use arrow::array::{Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use blueshift_tests::Cluster;
+use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3};
+use blueshift_tests::sql::{command_count, text_rows as rows};
+use tokio_postgres::Client;
+
+fn keys() -> String {
+    format!("ACCESS_KEY_ID '{ACCESS_KEY_ID}' SECRET_ACCESS_KEY '{SECRET_ACCESS_KEY}'")
+}
+
+async fn copy(client: &Client, sql: &str) -> u64 {
+    let sql = format!("{sql} {}", keys());
+    command_count(client, &sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"))
+}
+
+fn row(values: &[&str]) -> Vec<Option<String>> {
+    values.iter().map(|v| if *v == "NULL" { None } else { Some(v.to_string()) }).collect()
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+fn bzip2(data: &[u8]) -> Vec<u8> {
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    e.write_all(data).unwrap();
+    e.finish().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn compressions_json_parquet_and_fixed_width() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket("f");
+    s3.put("f", "gz/a.txt.gz", gzip(b"1|a\n2|b\n"));
+    s3.put("f", "gz/b.txt.bz2", bzip2(b"3|c\n"));
+    s3.put("f", "gz/c.txt.zst", zstd::encode_all(&b"4|d\n"[..], 1).unwrap());
+    s3.put("f", "opt/a.bin", gzip(b"5|e\n"));
+    s3.put("f", "j/a.json", "{\"id\": 1, \"name\": \"x\", \"extra\": true}\n{\"id\": 2}\n{\"ID\": 3, \"Name\": \"z\"}");
+    s3.put("f", "jp/a.json", r#"{"a": {"id": 7, "tags": ["p", "q"]}}"#);
+    s3.put("f", "paths.json", r#"{"jsonpaths": ["$.a.id", "$.a.tags[1]"]}"#);
+    s3.put("f", "fw/a.txt", "0001abc  \n0002de   \n");
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("x", DataType::Int32, true),
+        Field::new("y", DataType::Utf8, true),
+        Field::new("z", DataType::Float64, true),
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::clone(&schema),
+        vec![
+            Arc::new(Int32Array::from(vec![Some(1), None, Some(3)])),
+            Arc::new(StringArray::from(vec!["one", "two", "three"])),
+            Arc::new(Float64Array::from(vec![1.5, 2.5, 3.5])),
+        ],
+    )
+    .unwrap();
+    let mut parquet = Vec::new();
+    let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_row_count(Some(2)).build();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut parquet, schema, Some(props)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    s3.put("f", "pq/a.parquet", parquet);
+
+    let cluster = Cluster::start_with_s3(2, 2, &s3.endpoint).await;
+    let client = cluster.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE t (id INT, name VARCHAR(10));
+             CREATE TABLE pq (a BIGINT, b VARCHAR(5), c DECIMAL(6,2));",
+        )
+        .await
+        .unwrap();
+    assert_eq!(copy(&client, "COPY t FROM 's3://f/gz/'").await, 4);
+    assert_eq!(copy(&client, "COPY t FROM 's3://f/opt/' GZIP").await, 1);
+    assert_eq!(
+        rows(&client, "SELECT id, name FROM t ORDER BY id").await,
+        vec![row(&["1", "a"]), row(&["2", "b"]), row(&["3", "c"]), row(&["4", "d"]), row(&["5", "e"])]
+    );
+    client.batch_execute("TRUNCATE t").await.unwrap();
+    assert_eq!(copy(&client, "COPY t FROM 's3://f/j/' FORMAT AS JSON 'auto'").await, 3);
+    assert_eq!(
+        rows(&client, "SELECT id, name FROM t ORDER BY id NULLS LAST").await,
+        vec![row(&["1", "x"]), row(&["2", "NULL"]), row(&["NULL", "NULL"])]
+    );
+    client.batch_execute("TRUNCATE t").await.unwrap();
+    assert_eq!(copy(&client, "COPY t FROM 's3://f/j/' JSON 'auto ignorecase'").await, 3);
+    assert_eq!(rows(&client, "SELECT name FROM t WHERE id = 3").await, vec![row(&["z"])]);
+    client.batch_execute("TRUNCATE t").await.unwrap();
+    assert_eq!(copy(&client, "COPY t FROM 's3://f/jp/' JSON 's3://f/paths.json'").await, 1);
+    assert_eq!(rows(&client, "SELECT id, name FROM t").await, vec![row(&["7", "q"])]);
+    client.batch_execute("TRUNCATE t").await.unwrap();
+    assert_eq!(copy(&client, "COPY t FROM 's3://f/fw/' FIXEDWIDTH 'id:4,name:5' TRIMBLANKS").await, 2);
+    assert_eq!(rows(&client, "SELECT id, name, length(name) FROM t ORDER BY id").await, vec![row(&["1", "abc", "3"]), row(&["2", "de", "2"])]);
+
+    // Parquet: columns by position, cast to the table's types, read row group by row group.
+    assert_eq!(copy(&client, "COPY pq FROM 's3://f/pq/' FORMAT AS PARQUET").await, 3);
+    assert_eq!(
+        rows(&client, "SELECT a, b, c FROM pq ORDER BY c").await,
+        vec![row(&["1", "one", "1.50"]), row(&["NULL", "two", "2.50"]), row(&["3", "three", "3.50"])]
+    );
+    client.batch_execute("CREATE TABLE narrow (a INT, b VARCHAR(3), c FLOAT)").await.unwrap();
+    let err = client
+        .simple_query(&format!("COPY narrow FROM 's3://f/pq/' PARQUET {}", keys()))
+        .await
+        .unwrap_err();
+    let message = err.as_db_error().unwrap().message().to_string();
+    assert!(message.contains("s3://f/pq/a.parquet") && message.contains("string length exceeds DDL length"), "{message}");
+    assert_eq!(rows(&client, "SELECT count(*) FROM narrow").await, vec![row(&["0"])]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn conversion_options() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket("o");
+    s3.put("o", "dates.txt", "03/04/2024|1700000000|x\n12/31/1999|0|y\n");
+    s3.put("o", "esc.txt", "1|a\\|b|c\\\\d\n2|line\\\nbreak|\"q\"\n");
+    s3.put("o", "quotes.txt", "\"1\"|\"a|b\"|\"c\"\n");
+    s3.put("o", "short.txt", "1|a\n2\n");
+    s3.put("o", "inv.txt", b"1|ok\xff\n".to_vec());
+    s3.put("o", "nulls.txt", "1|nil|\n2|x|\n");
+    let cluster = Cluster::start_with_s3(1, 2, &s3.endpoint).await;
+    let client = cluster.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE d (day DATE, at TIMESTAMP, tag CHAR(1));
+             CREATE TABLE s (id INT, a VARCHAR(20), b VARCHAR(20));
+             CREATE TABLE ids (id INT IDENTITY(1,1), v VARCHAR(5), n INT DEFAULT 42);",
+        )
+        .await
+        .unwrap();
+    assert_eq!(copy(&client, "COPY d FROM 's3://o/dates.txt' DATEFORMAT 'MM/DD/YYYY' TIMEFORMAT 'epochsecs'").await, 2);
+    assert_eq!(
+        rows(&client, "SELECT day, at, tag FROM d ORDER BY day").await,
+        vec![row(&["1999-12-31", "1970-01-01 00:00:00", "y"]), row(&["2024-03-04", "2023-11-14 22:13:20", "x"])]
+    );
+    assert_eq!(copy(&client, "COPY s FROM 's3://o/esc.txt' ESCAPE").await, 2);
+    assert_eq!(
+        rows(&client, "SELECT a, b FROM s ORDER BY id").await,
+        vec![row(&["a|b", "c\\d"]), row(&["line\nbreak", "\"q\""])]
+    );
+    client.batch_execute("TRUNCATE s").await.unwrap();
+    assert_eq!(copy(&client, "COPY s FROM 's3://o/quotes.txt' REMOVEQUOTES").await, 1);
+    assert_eq!(rows(&client, "SELECT id, a, b FROM s").await, vec![row(&["1", "a|b", "c"])]);
+    client.batch_execute("TRUNCATE s").await.unwrap();
+    assert_eq!(copy(&client, "COPY s FROM 's3://o/short.txt' FILLRECORD").await, 2);
+    assert_eq!(rows(&client, "SELECT count(*) FROM s WHERE a IS NULL AND b IS NULL").await, vec![row(&["1"])]);
+    client.batch_execute("TRUNCATE s").await.unwrap();
+    assert_eq!(copy(&client, "COPY s (id, a) FROM 's3://o/inv.txt' ACCEPTINVCHARS AS '^'").await, 1);
+    assert_eq!(rows(&client, "SELECT a FROM s").await, vec![row(&["ok^"])]);
+    client.batch_execute("TRUNCATE s").await.unwrap();
+    assert_eq!(copy(&client, "COPY s FROM 's3://o/nulls.txt' NULL AS 'nil' NOLOAD").await, 0);
+    assert_eq!(rows(&client, "SELECT count(*) FROM s").await, vec![row(&["0"])]);
+    assert_eq!(copy(&client, "COPY s FROM 's3://o/nulls.txt' NULL AS 'nil' EMPTYASNULL COMPUPDATE OFF STATUPDATE ON").await, 2);
+    assert_eq!(rows(&client, "SELECT id, a, b FROM s ORDER BY id").await, vec![row(&["1", "NULL", "NULL"]), row(&["2", "x", "NULL"])]);
+
+    // Column lists: left-out columns get their DEFAULT and IDENTITY values; EXPLICIT_IDS loads them.
+    assert_eq!(copy(&client, "COPY ids (v) FROM 's3://o/short.txt' FILLRECORD DELIMITER ','").await, 2);
+    assert_eq!(rows(&client, "SELECT id, v, n FROM ids ORDER BY id").await, vec![row(&["1", "1|a", "42"]), row(&["2", "2", "42"])]);
+    assert_eq!(copy(&client, "COPY ids FROM 's3://o/short.txt' EXPLICIT_IDS FILLRECORD").await, 2);
+    assert_eq!(rows(&client, "SELECT count(*) FROM ids WHERE v = 'a' AND id = 1").await, vec![row(&["1"])]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_file_is_split_across_slices() {
+    let s3 = TestS3::start().await;
+    s3.create_bucket("big");
+    let mut text = String::new();
+    let mut i = 0u64;
+    // Past the 32 MiB split size, so the file is read as two byte ranges by different workers.
+    while text.len() < (40 << 20) {
+        i += 1;
+        text.push_str(&format!("{i}|{:0>60}\n", i));
+    }
+    s3.put("big", "lines.txt", &text);
+    let cluster = Cluster::start_with_s3(2, 2, &s3.endpoint).await;
+    let client = cluster.connect().await;
+    client.batch_execute("CREATE TABLE big (id BIGINT, pad VARCHAR(60)) DISTSTYLE EVEN").await.unwrap();
+    assert_eq!(copy(&client, "COPY big FROM 's3://big/lines.txt'").await, i);
+    assert_eq!(
+        rows(&client, "SELECT count(*), count(DISTINCT id), sum(id) FROM big").await,
+        vec![row(&[&i.to_string(), &i.to_string(), &(i * (i + 1) / 2).to_string()])]
+    );
+    let per_slice = rows(&client, "SELECT slice, sum(rows) FROM stv_tbl_perm WHERE name = 'big' GROUP BY slice ORDER BY slice").await;
+    assert_eq!(per_slice.len(), 4, "{per_slice:?}");
+    for slice in &per_slice {
+        let n: u64 = slice[1].as_deref().unwrap().parse().unwrap();
+        assert!(n > i / 8, "rows spread over slices: {per_slice:?}");
+    }
+}
