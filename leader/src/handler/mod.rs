@@ -164,7 +164,7 @@ mod tests {
     async fn a_panicking_handler_becomes_an_internal_error() {
         let result: Result<()> = contain_panics(async { panic!("slice 3 vanished") }).await;
         let error = result.unwrap_err();
-        assert_eq!(error.code(), "XX000");
+        assert_eq!(error.state.code(), "XX000");
         assert!(error.message.contains("slice 3 vanished"), "{}", error.message);
     }
 }
