@@ -37,6 +37,9 @@ pub struct LocalArgs {
     /// The superuser's password (required when listening on a non-loopback address).
     #[arg(long, env = "BLUESHIFT_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
+    /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
+    #[arg(long, default_value_t = DEFAULT_AUTO_ALL_MAX_ROWS)]
+    pub auto_all_max_rows: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,12 +68,15 @@ pub enum Command {
         compute: Vec<String>,
         #[arg(long, env = "BLUESHIFT_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+        /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
+        #[arg(long, default_value_t = DEFAULT_AUTO_ALL_MAX_ROWS)]
+        auto_all_max_rows: u64,
     },
 }
 
 use crate::error::{Error, Result};
 use crate::local::start_compute;
-use crate::server::{LeaderConfig, start_leader};
+use crate::server::{DEFAULT_AUTO_ALL_MAX_ROWS, LeaderConfig, start_leader};
 
 /// The `blueshift` program: parses the command line and runs what it asks for.
 pub fn main() -> std::process::ExitCode {
@@ -149,12 +155,14 @@ async fn run(cli: Cli) -> Result<()> {
             port,
             compute,
             password,
+            auto_all_max_rows,
         }) => {
             let config = LeaderConfig {
                 data_dir,
                 listen: listen_address(&host, port)?,
                 compute,
                 password,
+                auto_all_max_rows,
             };
             let (leader, task) = start_leader(config, stopped(stop)).await?;
             print_connect(leader.address);
@@ -177,6 +185,7 @@ async fn run_local(args: LocalArgs, stop: watch::Receiver<bool>) -> Result<()> {
         listen: listen_address(&args.host, args.port)?,
         compute,
         password: args.password,
+        auto_all_max_rows: args.auto_all_max_rows,
     };
     let (leader, task) = start_leader(config, stopped(stop)).await?;
     print_connect(leader.address);

@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use blueshift_leader::local::start_compute;
-use blueshift_leader::server::{LeaderConfig, start_leader};
+use blueshift_leader::server::{DEFAULT_AUTO_ALL_MAX_ROWS, LeaderConfig, start_leader};
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls};
 
@@ -43,8 +43,21 @@ impl Cluster {
         cluster
     }
 
+    /// A new cluster whose AUTO tables switch from ALL to EVEN beyond `auto_all_max_rows`.
+    pub async fn start_with_auto_threshold(nodes: u32, slices_per_node: u32, auto_all_max_rows: u64) -> Cluster {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let dir = temp.path().to_path_buf();
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, auto_all_max_rows).await;
+        cluster._temp = Some(temp);
+        cluster
+    }
+
     /// A cluster over the data in `dir` (new or existing).
     pub async fn start_in(dir: &Path, nodes: u32, slices_per_node: u32) -> Cluster {
+        Cluster::start_configured(dir, nodes, slices_per_node, DEFAULT_AUTO_ALL_MAX_ROWS).await
+    }
+
+    async fn start_configured(dir: &Path, nodes: u32, slices_per_node: u32, auto_all_max_rows: u64) -> Cluster {
         let (stop, receiver) = watch::channel(false);
         let stopped = |mut r: watch::Receiver<bool>| async move {
             let _ = r.wait_for(|s| *s).await;
@@ -66,6 +79,7 @@ impl Cluster {
             listen: "127.0.0.1:0".parse().unwrap(),
             compute,
             password: None,
+            auto_all_max_rows,
         };
         let (leader, _) = start_leader(config, stopped(receiver)).await.expect("leader starts");
         Cluster {
