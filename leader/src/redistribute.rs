@@ -43,7 +43,7 @@ pub async fn redistribute(
 ) -> Result<bool> {
     let txns = Arc::clone(&services.txns);
     let oid = txn
-        .catalog(&txns)
+        .catalog()
         .table(schema, name)
         .map(|t| t.oid)
         .ok_or_else(|| Error::undefined_table(name))?;
