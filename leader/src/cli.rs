@@ -42,6 +42,9 @@ pub struct LocalArgs {
     /// embedded store: `s3://bucket/key` is the file `<data-dir>/s3/bucket/key`).
     #[arg(long)]
     pub s3_endpoint: Option<String>,
+    /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
+    #[arg(long, default_value_t = DEFAULT_AUTO_ALL_MAX_ROWS)]
+    pub auto_all_max_rows: u64,
 }
 
 #[derive(Debug, Subcommand)]
@@ -73,12 +76,15 @@ pub enum Command {
         /// An S3-compatible endpoint (else `AWS_ENDPOINT_URL`, else `<data-dir>/s3`).
         #[arg(long)]
         s3_endpoint: Option<String>,
+        /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
+        #[arg(long, default_value_t = DEFAULT_AUTO_ALL_MAX_ROWS)]
+        auto_all_max_rows: u64,
     },
 }
 
 use crate::error::{Error, Result};
 use crate::local::start_compute;
-use crate::server::{LeaderConfig, start_leader};
+use crate::server::{DEFAULT_AUTO_ALL_MAX_ROWS, LeaderConfig, start_leader};
 
 /// The `blueshift` program: parses the command line and runs what it asks for.
 pub fn main() -> std::process::ExitCode {
@@ -158,6 +164,7 @@ async fn run(cli: Cli) -> Result<()> {
             compute,
             password,
             s3_endpoint,
+            auto_all_max_rows,
         }) => {
             let config = LeaderConfig {
                 s3: S3Config::new(s3_endpoint, data_dir.join("s3")),
@@ -165,6 +172,7 @@ async fn run(cli: Cli) -> Result<()> {
                 listen: listen_address(&host, port)?,
                 compute,
                 password,
+                auto_all_max_rows,
             };
             let (leader, task) = start_leader(config, stopped(stop)).await?;
             print_connect(leader.address);
@@ -188,6 +196,7 @@ async fn run_local(args: LocalArgs, stop: watch::Receiver<bool>) -> Result<()> {
         compute,
         password: args.password,
         s3: S3Config::new(args.s3_endpoint, args.data_dir.join("s3")),
+        auto_all_max_rows: args.auto_all_max_rows,
     };
     let (leader, task) = start_leader(config, stopped(stop)).await?;
     print_connect(leader.address);

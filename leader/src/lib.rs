@@ -13,6 +13,7 @@ pub mod handler;
 pub mod local;
 pub mod planner;
 pub mod protocol;
+pub mod redistribute;
 pub mod server;
 pub mod session;
 pub mod sql;

@@ -18,8 +18,13 @@ use crate::txn::TransactionManager;
 
 /// How long the leader waits at startup for compute nodes that are not up yet.
 const NODE_WAIT: Duration = Duration::from_secs(60);
-/// How often lagging nodes are settled and dropped tables' files removed.
+/// How often lagging nodes are settled, dropped tables' files removed and grown AUTO tables
+/// redistributed.
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(1);
+/// Rows beyond which an AUTO table switches from ALL to EVEN. Redshift does not publish its
+/// threshold; a million rows keeps the copies on every node small (tens of MB) while the joins
+/// they serve stay local.
+pub const DEFAULT_AUTO_ALL_MAX_ROWS: u64 = 1_000_000;
 
 #[derive(Debug, Clone)]
 pub enum AuthMode {
@@ -51,6 +56,8 @@ pub struct LeaderConfig {
     pub password: Option<String>,
     /// Where `s3://` locations are read from and written to.
     pub s3: blueshift_compute::s3::S3Config,
+    /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
+    pub auto_all_max_rows: u64,
 }
 
 /// A started leader: where it listens, and the task serving it.
@@ -86,6 +93,7 @@ pub async fn start_leader(
         txns: Arc::clone(&txns),
         log: Arc::default(),
         s3: config.s3.clone(),
+        auto_all_max_rows: config.auto_all_max_rows,
     });
     let server = Arc::new(Server {
         services,
@@ -98,13 +106,13 @@ pub async fn start_leader(
         .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
     let address = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     tokio::spawn({
-        let cluster = Arc::clone(&cluster);
-        let txns = Arc::clone(&txns);
+        let services = Arc::clone(&server.services);
         async move {
             loop {
                 tokio::time::sleep(MAINTENANCE_INTERVAL).await;
-                cluster.reconcile_lagging(&txns).await;
-                txns.drop_table_files(&cluster).await;
+                services.cluster.reconcile_lagging(&services.txns).await;
+                services.txns.drop_table_files(&services.cluster).await;
+                crate::redistribute::grow_auto_tables(&services).await;
             }
         }
     });

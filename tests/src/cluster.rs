@@ -7,7 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use blueshift_leader::local::start_compute;
-use blueshift_leader::server::{LeaderConfig, start_leader};
+use blueshift_leader::server::{DEFAULT_AUTO_ALL_MAX_ROWS, LeaderConfig, start_leader};
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls};
 
@@ -47,14 +47,24 @@ impl Cluster {
     pub async fn start_with_s3(nodes: u32, slices_per_node: u32, s3_endpoint: &str) -> Cluster {
         let temp = tempfile::tempdir().expect("temporary directory");
         let dir = temp.path().to_path_buf();
-        let mut cluster = Cluster::start_with(&dir, nodes, slices_per_node, Some(s3_endpoint.into())).await;
+        let mut cluster =
+            Cluster::start_configured(&dir, nodes, slices_per_node, Some(s3_endpoint.into()), DEFAULT_AUTO_ALL_MAX_ROWS).await;
+        cluster._temp = Some(temp);
+        cluster
+    }
+
+    /// A new cluster whose AUTO tables switch from ALL to EVEN beyond `auto_all_max_rows`.
+    pub async fn start_with_auto_threshold(nodes: u32, slices_per_node: u32, auto_all_max_rows: u64) -> Cluster {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let dir = temp.path().to_path_buf();
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, None, auto_all_max_rows).await;
         cluster._temp = Some(temp);
         cluster
     }
 
     /// A cluster over the data in `dir` (new or existing).
     pub async fn start_in(dir: &Path, nodes: u32, slices_per_node: u32) -> Cluster {
-        Cluster::start_with(dir, nodes, slices_per_node, None).await
+        Cluster::start_configured(dir, nodes, slices_per_node, None, DEFAULT_AUTO_ALL_MAX_ROWS).await
     }
 
     /// The embedded object store's folder for `bucket` (used when no S3 endpoint is configured).
@@ -62,7 +72,13 @@ impl Cluster {
         self.dir.join("s3").join(bucket)
     }
 
-    async fn start_with(dir: &Path, nodes: u32, slices_per_node: u32, s3_endpoint: Option<String>) -> Cluster {
+    async fn start_configured(
+        dir: &Path,
+        nodes: u32,
+        slices_per_node: u32,
+        s3_endpoint: Option<String>,
+        auto_all_max_rows: u64,
+    ) -> Cluster {
         let (stop, receiver) = watch::channel(false);
         let stopped = |mut r: watch::Receiver<bool>| async move {
             let _ = r.wait_for(|s| *s).await;
@@ -85,6 +101,7 @@ impl Cluster {
             compute,
             password: None,
             s3: blueshift_compute::s3::S3Config::new(s3_endpoint, dir.join("s3")),
+            auto_all_max_rows,
         };
         let (leader, _) = start_leader(config, stopped(receiver)).await.expect("leader starts");
         Cluster {

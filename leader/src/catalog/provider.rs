@@ -49,6 +49,9 @@ pub struct Services {
     pub log: Arc<crate::system::query_log::QueryLog>,
     /// Where `s3://` locations live (an S3 endpoint or the embedded store).
     pub s3: blueshift_compute::s3::S3Config,
+    /// Rows beyond which an AUTO table stops being copied to every node (AUTO(ALL)) and is
+    /// redistributed EVEN.
+    pub auto_all_max_rows: u64,
 }
 
 /// What one statement may see and where its writes are recorded.
@@ -458,24 +461,6 @@ impl BlueshiftTable {
         &self.def
     }
 
-    /// Live rows in the table, asking the nodes the first time.
-    async fn estimated_rows(&self) -> DfResult<u64> {
-        let txns = &self.services.txns;
-        if let Some(rows) = txns.estimated_rows(self.def.oid) {
-            return Ok(rows);
-        }
-        let stats = self
-            .services
-            .cluster
-            .table_stats(self.def.oid, Snapshot::latest())
-            .await
-            .map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let copies = if self.def.dist_style.is_all() { self.services.cluster.nodes.len() as u64 } else { 1 };
-        let rows = stats.iter().map(|s| s.rows).sum::<u64>() / copies.max(1);
-        txns.learn_rows(self.def.oid, rows);
-        Ok(rows)
-    }
-
     fn file_schema(&self) -> DfResult<DFSchema> {
         DFSchema::try_from(Schema::new(
             self.def
@@ -591,7 +576,7 @@ impl TableProvider for BlueshiftTable {
                 _ => None,
             },
             replicated: self.def.dist_style.is_all(),
-            estimated_rows: Some(self.estimated_rows().await?),
+            estimated_rows: Some(table_rows(&self.services, &self.def).await.map_err(user_error)?),
         };
         let slices = if self.def.dist_style.is_all() && !with_rowid {
             // Every node has a full copy; one suffices to read the table...
@@ -698,6 +683,19 @@ impl DataSink for TableSink {
         .map_err(user_error)?;
         Ok(rows)
     }
+}
+
+/// Live rows in a table as of the last commit, asking the nodes the first time.
+pub async fn table_rows(services: &Services, def: &TableDef) -> Result<u64, Error> {
+    let txns = &services.txns;
+    if let Some(rows) = txns.estimated_rows(def.oid) {
+        return Ok(rows);
+    }
+    let stats = services.cluster.table_stats(def.oid, Snapshot::latest()).await?;
+    let copies = if def.dist_style.is_all() { services.cluster.nodes.len() as u64 } else { 1 };
+    let rows = stats.iter().map(|s| s.rows).sum::<u64>() / copies.max(1);
+    txns.learn_rows(def.oid, rows);
+    Ok(rows)
 }
 
 /// Writes new rows (the table's columns, in order) into a table for transaction `xid`: fills

@@ -1,20 +1,30 @@
-//! ALTER TABLE: ADD COLUMN, DROP COLUMN, RENAME COLUMN, RENAME TO, and ALTER COLUMN TYPE for
-//! widening a VARCHAR.
+//! ALTER TABLE: ADD COLUMN, DROP COLUMN, RENAME COLUMN, RENAME TO, ALTER COLUMN TYPE for
+//! widening a VARCHAR, and ALTER DISTSTYLE / ALTER DISTKEY.
 //!
-//! All of them change the catalog only: columns are stored by id, so a rename never rewrites data,
+//! A new distribution rewrites the table's rows (see `redistribute`). The others change the
+//! catalog only: columns are stored by id, so a rename never rewrites data,
 //! a dropped column is simply no longer read, and a column added later reads as NULL — or, when
 //! added with a DEFAULT, as that default — in rows written before it existed.
 
-use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, RenameTableNameKind, Statement};
+use std::sync::Arc;
+
+use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, ObjectName, RenameTableNameKind, Statement};
+use sqlparser::keywords::Keyword;
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
 
 use super::create_table::{Builder, default_encoding, ident};
 use super::done;
 use crate::catalog::{SqlType, TableDef};
 use crate::error::{Error, Result, SqlState};
 use crate::session::{Outcome, StatementContext, StatementResult, split_name};
-use crate::sql::parse_statement;
+use crate::redistribute::{Distribution, redistribute, resolve};
+use crate::sql::{BlueshiftDialect, parse_statement};
 
 pub async fn alter(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
+    if let Some((name, distribution)) = parse_distribution_change(&ctx.statement.text)? {
+        return alter_distribution(ctx, &name, &distribution).await;
+    }
     let Statement::AlterTable(alter) = parse_statement(&ctx.statement.text)? else {
         return Err(Error::syntax("expected ALTER TABLE"));
     };
@@ -88,6 +98,62 @@ pub async fn alter(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         }
     }
     done(Outcome::command("ALTER TABLE"))
+}
+
+async fn alter_distribution(ctx: &mut StatementContext<'_>, name: &ObjectName, distribution: &Distribution) -> Result<StatementResult> {
+    let (schema, relation) = ctx.resolve(name)?;
+    let catalog = ctx.catalog();
+    let table = catalog
+        .table(&schema, &relation)
+        .ok_or_else(|| Error::new(SqlState::WrongObjectType, format!("\"{relation}\" is not a table")))?;
+    let target = resolve(ctx.services(), table, distribution).await?;
+    let services = Arc::clone(&ctx.session.server.services);
+    redistribute(&services, ctx.txn, &schema, &relation, target).await?;
+    done(Outcome::command("ALTER TABLE"))
+}
+
+/// `ALTER TABLE t ALTER DISTSTYLE {EVEN | ALL | AUTO | KEY DISTKEY c}` or
+/// `ALTER TABLE t ALTER DISTKEY c`, which sqlparser does not know; `None` for any other
+/// ALTER TABLE.
+fn parse_distribution_change(text: &str) -> Result<Option<(ObjectName, Distribution)>> {
+    let dialect = BlueshiftDialect::default();
+    let mut parser = Parser::new(&dialect).try_with_sql(text)?;
+    if !parser.parse_keywords(&[Keyword::ALTER, Keyword::TABLE]) {
+        return Ok(None);
+    }
+    let name = parser.parse_object_name(false)?;
+    if !parser.parse_keyword(Keyword::ALTER) {
+        return Ok(None);
+    }
+    let next_word = |parser: &mut Parser| match parser.next_token().token {
+        Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+        other => other.to_string(),
+    };
+    let distribution = match &parser.peek_token().token {
+        Token::Word(w) if w.value.eq_ignore_ascii_case("DISTKEY") => {
+            parser.next_token();
+            Distribution::Key(ident(&parser.parse_identifier()?.value))
+        }
+        Token::Word(w) if w.value.eq_ignore_ascii_case("DISTSTYLE") => {
+            parser.next_token();
+            match next_word(&mut parser).as_str() {
+                "EVEN" => Distribution::Even,
+                "ALL" => Distribution::All,
+                "AUTO" => Distribution::Auto,
+                "KEY" => match next_word(&mut parser).as_str() {
+                    "DISTKEY" => Distribution::Key(ident(&parser.parse_identifier()?.value)),
+                    _ => return Err(Error::syntax("syntax error: ALTER DISTSTYLE KEY requires DISTKEY column")),
+                },
+                other => return Err(Error::syntax(format!("syntax error at or near \"{other}\""))),
+            }
+        }
+        _ => return Ok(None),
+    };
+    let rest = parser.next_token();
+    if rest.token != Token::EOF {
+        return Err(Error::syntax(format!("syntax error at or near \"{rest}\"")));
+    }
+    Ok(Some((name, distribution)))
 }
 
 /// The value existing rows get for a column added with a DEFAULT: the default, evaluated once.

@@ -14,10 +14,12 @@ pub mod schema;
 pub mod truncate;
 pub mod view;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use arrow::datatypes::{DataType, SchemaRef};
 use datafusion::execution::SessionState;
+use futures::FutureExt;
 
 use crate::error::{Error, Result};
 use crate::session::{Outcome, Session, StatementContext, StatementResult};
@@ -39,7 +41,13 @@ pub(crate) fn done(outcome: Outcome) -> Result<StatementResult> {
     })
 }
 
+/// Runs a statement. A panic in a handler becomes an internal ERROR for this statement (and so
+/// aborts its transaction) instead of tearing down the client's connection.
 pub async fn execute(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
+    contain_panics(route(ctx)).await
+}
+
+async fn route(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     let statement = ctx.statement;
     let k = |words: &[&str]| statement.starts_with(words);
     if k(&["CREATE", "EXTERNAL"]) || k(&["DROP", "EXTERNAL"]) {
@@ -85,6 +93,10 @@ pub async fn execute(ctx: &mut StatementContext<'_>) -> Result<StatementResult> 
 
 /// Describes a statement without running it.
 pub async fn describe(session: &Arc<Session>, state: SessionState, statement: &StatementText) -> Result<Description> {
+    contain_panics(describe_statement(session, state, statement)).await
+}
+
+async fn describe_statement(session: &Arc<Session>, state: SessionState, statement: &StatementText) -> Result<Description> {
     match statement.first() {
         "EXPLAIN" => Ok(explain::describe()),
         "SELECT" | "WITH" | "VALUES" | "" => query::describe(state, statement).await,
@@ -103,6 +115,21 @@ pub async fn describe(session: &Arc<Session>, state: SessionState, statement: &S
             })
         }
         _ => Ok(Description::default()),
+    }
+}
+
+async fn contain_panics<T>(future: impl Future<Output = Result<T>>) -> Result<T> {
+    match AssertUnwindSafe(future).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let cause = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown cause".into());
+            tracing::error!(%cause, "statement handler panicked");
+            Err(Error::internal(format!("internal error while running the statement: {cause}")))
+        }
     }
 }
 
@@ -128,5 +155,18 @@ pub async fn drop_temp_tables(session: &Arc<Session>) -> Result<()> {
             services.txns.abort(txn).await;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_an_internal_error() {
+        let result: Result<()> = contain_panics(async { panic!("slice 3 vanished") }).await;
+        let error = result.unwrap_err();
+        assert_eq!(error.state.code(), "XX000");
+        assert!(error.message.contains("slice 3 vanished"), "{}", error.message);
     }
 }

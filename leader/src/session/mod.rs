@@ -508,7 +508,7 @@ impl Session {
 
     /// The DataFusion state for one statement of `txn`.
     pub fn query_context(&self, txn: &Transaction, rowid_table: Option<(String, String)>) -> (SessionState, Arc<WriteLog>) {
-        let catalog = txn.catalog(&self.server.services.txns);
+        let catalog = txn.catalog();
         let search_path = self.search_path(&catalog);
         let writes = Arc::new(WriteLog::default());
         let context = Arc::new(QueryContext {
@@ -590,7 +590,7 @@ impl<'a> StatementContext<'a> {
     }
 
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.txn.catalog(&self.services().txns)
+        self.txn.catalog()
     }
 
     /// The transaction's catalog, for DDL (takes the catalog lock).

@@ -7,7 +7,7 @@
 
 use sqlparser::tokenizer::{Token, TokenWithSpan};
 
-use super::{byte_offset, line_starts, tokenize};
+use super::{Locator, tokenize};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -99,8 +99,8 @@ impl<'a> Cursor<'a> {
 /// attributes.
 pub fn extract(text: &str) -> Result<(String, TableAttributes)> {
     let tokens = tokenize(text)?;
-    let starts = line_starts(text);
-    let offset_of = |t: &TokenWithSpan| byte_offset(text, &starts, t.span.start.line, t.span.start.column);
+    let locator = std::cell::RefCell::new(Locator::new(text));
+    let offset_of = |t: &TokenWithSpan| locator.borrow_mut().offset(t.span.start.line, t.span.start.column);
     let mut cursor = Cursor {
         tokens: &tokens,
         pos: 0,

@@ -37,6 +37,9 @@ const RESERVE_BATCH: u64 = 10_000;
 pub struct Transaction {
     pub xid: u64,
     pub snapshot: Snapshot,
+    /// The catalog as of the snapshot: reading the latest one instead could pair a table's new
+    /// distribution style with rows laid out in its old one (a concurrent redistribution).
+    committed_catalog: Arc<Catalog>,
     /// Catalog as changed by this transaction's DDL so far.
     catalog: Option<Catalog>,
     pub written_nodes: BTreeSet<usize>,
@@ -85,11 +88,11 @@ impl Transaction {
         self.catalog.is_some() || !self.written_nodes.is_empty() || !self.written_tables.is_empty()
     }
 
-    /// The catalog this transaction sees: its own DDL on top of the latest committed catalog.
-    pub fn catalog(&self, manager: &TransactionManager) -> Arc<Catalog> {
+    /// The catalog this transaction sees: its own DDL, or the catalog committed as of its snapshot.
+    pub fn catalog(&self) -> Arc<Catalog> {
         match &self.catalog {
             Some(own) => Arc::new(own.clone()),
-            None => manager.catalog(),
+            None => Arc::clone(&self.committed_catalog),
         }
     }
 
@@ -213,9 +216,12 @@ impl TransactionManager {
         state.next_xid += 1;
         let csn = state.last_csn;
         state.active.insert(xid, csn);
+        // Commits publish their catalog under the state lock, so this is the catalog as of `csn`.
+        let committed_catalog = self.catalog();
         Ok(Transaction {
             xid,
             snapshot: Snapshot { csn, xid },
+            committed_catalog,
             catalog: None,
             written_nodes: BTreeSet::new(),
             written_tables: BTreeSet::new(),
@@ -330,10 +336,12 @@ impl TransactionManager {
             for table in &txn.written_tables {
                 state.table_last_write.insert(*table, csn);
             }
+            if let Some(catalog) = &txn.catalog {
+                *self.catalog.write().unwrap() = Arc::new(catalog.clone());
+            }
             state.last_csn = csn;
         }
-        if let Some(catalog) = &txn.catalog {
-            *self.catalog.write().unwrap() = Arc::new(catalog.clone());
+        if txn.catalog.is_some() {
             remove_old_catalogs(&self.dir, csn);
         }
         self.apply_row_changes(&txn);
