@@ -41,15 +41,15 @@ fn bzip2(data: &[u8]) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread")]
 async fn compressions_json_parquet_and_fixed_width() {
     let s3 = TestS3::start().await;
-    s3.create_bucket("f");
-    s3.put("f", "gz/a.txt.gz", gzip(b"1|a\n2|b\n"));
-    s3.put("f", "gz/b.txt.bz2", bzip2(b"3|c\n"));
-    s3.put("f", "gz/c.txt.zst", zstd::encode_all(&b"4|d\n"[..], 1).unwrap());
-    s3.put("f", "opt/a.bin", gzip(b"5|e\n"));
-    s3.put("f", "j/a.json", "{\"id\": 1, \"name\": \"x\", \"extra\": true}\n{\"id\": 2}\n{\"ID\": 3, \"Name\": \"z\"}");
-    s3.put("f", "jp/a.json", r#"{"a": {"id": 7, "tags": ["p", "q"]}}"#);
-    s3.put("f", "paths.json", r#"{"jsonpaths": ["$.a.id", "$.a.tags[1]"]}"#);
-    s3.put("f", "fw/a.txt", "0001abc  \n0002de   \n");
+    s3.create_bucket("fmt");
+    s3.put("fmt", "gz/a.txt.gz", gzip(b"1|a\n2|b\n"));
+    s3.put("fmt", "gz/b.txt.bz2", bzip2(b"3|c\n"));
+    s3.put("fmt", "gz/c.txt.zst", zstd::encode_all(&b"4|d\n"[..], 1).unwrap());
+    s3.put("fmt", "opt/a.bin", gzip(b"5|e\n"));
+    s3.put("fmt", "j/a.json", "{\"id\": 1, \"name\": \"x\", \"extra\": true}\n{\"id\": 2}\n{\"ID\": 3, \"Name\": \"z\"}");
+    s3.put("fmt", "jp/a.json", r#"{"a": {"id": 7, "tags": ["p", "q"]}}"#);
+    s3.put("fmt", "paths.json", r#"{"jsonpaths": ["$.a.id", "$.a.tags[1]"]}"#);
+    s3.put("fmt", "fw/a.txt", "0001abc  \n0002de   \n");
     let schema = Arc::new(Schema::new(vec![
         Field::new("x", DataType::Int32, true),
         Field::new("y", DataType::Utf8, true),
@@ -69,7 +69,7 @@ async fn compressions_json_parquet_and_fixed_width() {
     let mut writer = parquet::arrow::ArrowWriter::try_new(&mut parquet, schema, Some(props)).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
-    s3.put("f", "pq/a.parquet", parquet);
+    s3.put("fmt", "pq/a.parquet", parquet);
 
     let cluster = Cluster::start_with_s3(2, 2, &s3.endpoint).await;
     let client = cluster.connect().await;
@@ -80,54 +80,54 @@ async fn compressions_json_parquet_and_fixed_width() {
         )
         .await
         .unwrap();
-    assert_eq!(copy(&client, "COPY t FROM 's3://f/gz/'").await, 4);
-    assert_eq!(copy(&client, "COPY t FROM 's3://f/opt/' GZIP").await, 1);
+    assert_eq!(copy(&client, "COPY t FROM 's3://fmt/gz/'").await, 4);
+    assert_eq!(copy(&client, "COPY t FROM 's3://fmt/opt/' GZIP").await, 1);
     assert_eq!(
         rows(&client, "SELECT id, name FROM t ORDER BY id").await,
         vec![row(&["1", "a"]), row(&["2", "b"]), row(&["3", "c"]), row(&["4", "d"]), row(&["5", "e"])]
     );
     client.batch_execute("TRUNCATE t").await.unwrap();
-    assert_eq!(copy(&client, "COPY t FROM 's3://f/j/' FORMAT AS JSON 'auto'").await, 3);
+    assert_eq!(copy(&client, "COPY t FROM 's3://fmt/j/' FORMAT AS JSON 'auto'").await, 3);
     assert_eq!(
         rows(&client, "SELECT id, name FROM t ORDER BY id NULLS LAST").await,
         vec![row(&["1", "x"]), row(&["2", "NULL"]), row(&["NULL", "NULL"])]
     );
     client.batch_execute("TRUNCATE t").await.unwrap();
-    assert_eq!(copy(&client, "COPY t FROM 's3://f/j/' JSON 'auto ignorecase'").await, 3);
+    assert_eq!(copy(&client, "COPY t FROM 's3://fmt/j/' JSON 'auto ignorecase'").await, 3);
     assert_eq!(rows(&client, "SELECT name FROM t WHERE id = 3").await, vec![row(&["z"])]);
     client.batch_execute("TRUNCATE t").await.unwrap();
-    assert_eq!(copy(&client, "COPY t FROM 's3://f/jp/' JSON 's3://f/paths.json'").await, 1);
+    assert_eq!(copy(&client, "COPY t FROM 's3://fmt/jp/' JSON 's3://fmt/paths.json'").await, 1);
     assert_eq!(rows(&client, "SELECT id, name FROM t").await, vec![row(&["7", "q"])]);
     client.batch_execute("TRUNCATE t").await.unwrap();
-    assert_eq!(copy(&client, "COPY t FROM 's3://f/fw/' FIXEDWIDTH 'id:4,name:5' TRIMBLANKS").await, 2);
+    assert_eq!(copy(&client, "COPY t FROM 's3://fmt/fw/' FIXEDWIDTH 'id:4,name:5' TRIMBLANKS").await, 2);
     assert_eq!(rows(&client, "SELECT id, name, length(name) FROM t ORDER BY id").await, vec![row(&["1", "abc", "3"]), row(&["2", "de", "2"])]);
 
     // Parquet: columns by position, cast to the table's types, read row group by row group.
-    assert_eq!(copy(&client, "COPY pq FROM 's3://f/pq/' FORMAT AS PARQUET").await, 3);
+    assert_eq!(copy(&client, "COPY pq FROM 's3://fmt/pq/' FORMAT AS PARQUET").await, 3);
     assert_eq!(
         rows(&client, "SELECT a, b, c FROM pq ORDER BY c").await,
         vec![row(&["1", "one", "1.50"]), row(&["NULL", "two", "2.50"]), row(&["3", "three", "3.50"])]
     );
     client.batch_execute("CREATE TABLE narrow (a INT, b VARCHAR(3), c FLOAT)").await.unwrap();
     let err = client
-        .simple_query(&format!("COPY narrow FROM 's3://f/pq/' PARQUET {}", keys()))
+        .simple_query(&format!("COPY narrow FROM 's3://fmt/pq/' PARQUET {}", keys()))
         .await
         .unwrap_err();
     let message = err.as_db_error().unwrap().message().to_string();
-    assert!(message.contains("s3://f/pq/a.parquet") && message.contains("string length exceeds DDL length"), "{message}");
+    assert!(message.contains("s3://fmt/pq/a.parquet") && message.contains("string length exceeds DDL length"), "{message}");
     assert_eq!(rows(&client, "SELECT count(*) FROM narrow").await, vec![row(&["0"])]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn conversion_options() {
     let s3 = TestS3::start().await;
-    s3.create_bucket("o");
-    s3.put("o", "dates.txt", "03/04/2024|1700000000|x\n12/31/1999|0|y\n");
-    s3.put("o", "esc.txt", "1|a\\|b|c\\\\d\n2|line\\\nbreak|\"q\"\n");
-    s3.put("o", "quotes.txt", "\"1\"|\"a|b\"|\"c\"\n");
-    s3.put("o", "short.txt", "1|a\n2\n");
-    s3.put("o", "inv.txt", b"1|ok\xff\n".to_vec());
-    s3.put("o", "nulls.txt", "1|nil|\n2|x|\n");
+    s3.create_bucket("opts");
+    s3.put("opts", "dates.txt", "03/04/2024|1700000000|x\n12/31/1999|0|y\n");
+    s3.put("opts", "esc.txt", "1|a\\|b|c\\\\d\n2|line\\\nbreak|\"q\"\n");
+    s3.put("opts", "quotes.txt", "\"1\"|\"a|b\"|\"c\"\n");
+    s3.put("opts", "short.txt", "1|a\n2\n");
+    s3.put("opts", "inv.txt", b"1|ok\xff\n".to_vec());
+    s3.put("opts", "nulls.txt", "1|nil|\n2|x|\n");
     let cluster = Cluster::start_with_s3(1, 2, &s3.endpoint).await;
     let client = cluster.connect().await;
     client
@@ -138,35 +138,35 @@ async fn conversion_options() {
         )
         .await
         .unwrap();
-    assert_eq!(copy(&client, "COPY d FROM 's3://o/dates.txt' DATEFORMAT 'MM/DD/YYYY' TIMEFORMAT 'epochsecs'").await, 2);
+    assert_eq!(copy(&client, "COPY d FROM 's3://opts/dates.txt' DATEFORMAT 'MM/DD/YYYY' TIMEFORMAT 'epochsecs'").await, 2);
     assert_eq!(
         rows(&client, "SELECT day, at, tag FROM d ORDER BY day").await,
         vec![row(&["1999-12-31", "1970-01-01 00:00:00", "y"]), row(&["2024-03-04", "2023-11-14 22:13:20", "x"])]
     );
-    assert_eq!(copy(&client, "COPY s FROM 's3://o/esc.txt' ESCAPE").await, 2);
+    assert_eq!(copy(&client, "COPY s FROM 's3://opts/esc.txt' ESCAPE").await, 2);
     assert_eq!(
         rows(&client, "SELECT a, b FROM s ORDER BY id").await,
         vec![row(&["a|b", "c\\d"]), row(&["line\nbreak", "\"q\""])]
     );
     client.batch_execute("TRUNCATE s").await.unwrap();
-    assert_eq!(copy(&client, "COPY s FROM 's3://o/quotes.txt' REMOVEQUOTES").await, 1);
+    assert_eq!(copy(&client, "COPY s FROM 's3://opts/quotes.txt' REMOVEQUOTES").await, 1);
     assert_eq!(rows(&client, "SELECT id, a, b FROM s").await, vec![row(&["1", "a|b", "c"])]);
     client.batch_execute("TRUNCATE s").await.unwrap();
-    assert_eq!(copy(&client, "COPY s FROM 's3://o/short.txt' FILLRECORD").await, 2);
+    assert_eq!(copy(&client, "COPY s FROM 's3://opts/short.txt' FILLRECORD").await, 2);
     assert_eq!(rows(&client, "SELECT count(*) FROM s WHERE a IS NULL AND b IS NULL").await, vec![row(&["1"])]);
     client.batch_execute("TRUNCATE s").await.unwrap();
-    assert_eq!(copy(&client, "COPY s (id, a) FROM 's3://o/inv.txt' ACCEPTINVCHARS AS '^'").await, 1);
+    assert_eq!(copy(&client, "COPY s (id, a) FROM 's3://opts/inv.txt' ACCEPTINVCHARS AS '^'").await, 1);
     assert_eq!(rows(&client, "SELECT a FROM s").await, vec![row(&["ok^"])]);
     client.batch_execute("TRUNCATE s").await.unwrap();
-    assert_eq!(copy(&client, "COPY s FROM 's3://o/nulls.txt' NULL AS 'nil' NOLOAD").await, 0);
+    assert_eq!(copy(&client, "COPY s FROM 's3://opts/nulls.txt' NULL AS 'nil' NOLOAD").await, 0);
     assert_eq!(rows(&client, "SELECT count(*) FROM s").await, vec![row(&["0"])]);
-    assert_eq!(copy(&client, "COPY s FROM 's3://o/nulls.txt' NULL AS 'nil' EMPTYASNULL COMPUPDATE OFF STATUPDATE ON").await, 2);
+    assert_eq!(copy(&client, "COPY s FROM 's3://opts/nulls.txt' NULL AS 'nil' EMPTYASNULL COMPUPDATE OFF STATUPDATE ON").await, 2);
     assert_eq!(rows(&client, "SELECT id, a, b FROM s ORDER BY id").await, vec![row(&["1", "NULL", "NULL"]), row(&["2", "x", "NULL"])]);
 
     // Column lists: left-out columns get their DEFAULT and IDENTITY values; EXPLICIT_IDS loads them.
-    assert_eq!(copy(&client, "COPY ids (v) FROM 's3://o/short.txt' FILLRECORD DELIMITER ','").await, 2);
+    assert_eq!(copy(&client, "COPY ids (v) FROM 's3://opts/short.txt' FILLRECORD DELIMITER ','").await, 2);
     assert_eq!(rows(&client, "SELECT id, v, n FROM ids ORDER BY id").await, vec![row(&["1", "1|a", "42"]), row(&["2", "2", "42"])]);
-    assert_eq!(copy(&client, "COPY ids FROM 's3://o/short.txt' EXPLICIT_IDS FILLRECORD").await, 2);
+    assert_eq!(copy(&client, "COPY ids FROM 's3://opts/short.txt' EXPLICIT_IDS FILLRECORD").await, 2);
     assert_eq!(rows(&client, "SELECT count(*) FROM ids WHERE v = 'a' AND id = 1").await, vec![row(&["1"])]);
 }
 
