@@ -2,9 +2,9 @@
 //! query protocol and once over the extended protocol.
 //!
 //! ```text
-//! cargo test -p blueshift-tests --test sqllogictests               # all files
-//! cargo test -p blueshift-tests --test sqllogictests -- ddl          # files whose path contains "ddl"
-//! cargo test -p blueshift-tests --test sqllogictests -- --complete   # rewrite expected results
+//! cargo test --workspace --test sqllogictests               # all files
+//! cargo test --workspace --test sqllogictests -- ddl          # files whose path contains "ddl"
+//! cargo test --workspace --test sqllogictests -- --complete   # rewrite expected results
 //! ```
 
 use std::path::{Path, PathBuf};

@@ -8,11 +8,9 @@ use std::time::{Duration, Instant};
 use blueshift_tests::tpch::answers::{blueshift, compare, reference, reference_session};
 use blueshift_tests::tpch::{Table, create_and_load, generate, queries};
 use blueshift_tests::{Cluster, connect};
-use clap::Parser;
 
-#[derive(Parser)]
-#[command(about = "Runs the 22 TPC-H queries against Blueshift and times them")]
-struct Args {
+#[derive(clap::Args)]
+pub struct Args {
     /// TPC-H scale factor.
     #[arg(long, default_value_t = 0.1)]
     sf: f64,
@@ -36,9 +34,7 @@ struct Args {
     no_check: bool,
 }
 
-#[tokio::main]
-async fn main() -> std::process::ExitCode {
-    let args = Args::parse();
+pub async fn run(args: Args) -> std::process::ExitCode {
     let started = Instant::now();
     let tables = generate(args.sf);
     let rows: usize = tables.iter().map(Table::rows).sum();

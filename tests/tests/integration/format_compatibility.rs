@@ -3,7 +3,7 @@
 //! checked in under `tests/fixtures/format-v1` and must open and answer queries unchanged.
 //!
 //! Regenerate it only when the format version changes, keeping the old fixture:
-//! `cargo test -p blueshift-tests --test format_compatibility -- --ignored write_format_fixture`
+//! `cargo test --workspace --test integration -- --ignored write_format_fixture`
 
 use std::path::{Path, PathBuf};
 

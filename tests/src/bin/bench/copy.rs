@@ -3,12 +3,12 @@
 //! NOLOAD, which parses without storing), and prints MB/s and rows/s. When Python's `duckdb`
 //! module is installed it loads the same CSV and Parquet files into DuckDB for comparison.
 //!
-//! Usage: `copy-bench [--scale SF] [--dir DIR] [--nodes N] [--slices S]`. Generated files are
-//! kept in DIR/s3/tpch/ and reused by later runs.
+//! Generated files are kept in DIR/s3/tpch/ and reused by later runs.
 
 use std::fmt::Write as _;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::Instant;
 
 use blueshift_tests::Cluster;
@@ -25,32 +25,20 @@ const DDL: &str = "CREATE TABLE lineitem (
     l_comment VARCHAR(44) NOT NULL
 ) DISTKEY(l_orderkey) SORTKEY(l_shipdate)";
 
-struct Args {
+#[derive(clap::Args)]
+pub struct Args {
+    /// TPC-H scale factor.
+    #[arg(long, default_value_t = 1.0)]
     scale: f64,
+    /// Where the generated files and the cluster's data go.
+    #[arg(long, default_value_os_t = std::env::temp_dir().join("blueshift-copy-bench"))]
     dir: PathBuf,
+    /// Compute nodes of the local cluster.
+    #[arg(long, default_value_t = 2)]
     nodes: u32,
+    /// Slices per compute node.
+    #[arg(long, default_value_t = 2)]
     slices: u32,
-}
-
-fn args() -> Args {
-    let mut args = Args {
-        scale: 1.0,
-        dir: std::env::temp_dir().join("blueshift-copy-bench"),
-        nodes: 2,
-        slices: 2,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
-        match flag.as_str() {
-            "--scale" => args.scale = value.parse().expect("scale factor"),
-            "--dir" => args.dir = value.into(),
-            "--nodes" => args.nodes = value.parse().expect("node count"),
-            "--slices" => args.slices = value.parse().expect("slices per node"),
-            other => panic!("unknown flag {other}"),
-        }
-    }
-    args
 }
 
 fn write_csv(path: &Path, scale: f64) -> u64 {
@@ -115,9 +103,7 @@ fn duckdb(csv: &Path, parquet: &Path) {
     }
 }
 
-#[tokio::main]
-async fn main() {
-    let args = args();
+pub async fn run(args: Args) -> ExitCode {
     let bucket = args.dir.join("s3").join("tpch");
     let folder = format!("sf{}", args.scale);
     std::fs::create_dir_all(bucket.join(&folder)).unwrap();
@@ -165,4 +151,5 @@ async fn main() {
     let count = client.query_one("SELECT count(*) FROM lineitem", &[]).await.unwrap();
     println!("rows in lineitem after the last load: {}", count.get::<_, i64>(0));
     duckdb(&csv, &parquet);
+    ExitCode::SUCCESS
 }

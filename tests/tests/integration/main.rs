@@ -1,0 +1,17 @@
+//! Every cluster integration test, in one test binary: each module was once its own file under
+//! `tests/tests`, but each such file links its own copy of the whole warehouse (about 600 MB in
+//! a debug build), and linking a dozen of them dominated CI's time. Run one family with
+//! `cargo test --workspace --test integration copy::`.
+
+mod auto_distribution;
+mod clients;
+mod cluster;
+mod copy;
+mod copy_formats;
+mod distribution;
+mod format_compatibility;
+mod node_failure;
+mod protocol;
+mod s3_store;
+mod tpch;
+mod zone_maps;
