@@ -3,14 +3,21 @@
 //!
 //! A byte range `[start, end)` owns the records that begin inside it: it skips the partial record
 //! at its start (one that began before `start`) and reads past `end` to finish its last record,
-//! so ranges cut anywhere cover every record exactly once.
+//! so ranges cut anywhere cover every record exactly once. In CSV a newline inside quotes is data,
+//! and whether a range starts inside quotes depends on every byte before it: each range counts
+//! the quote characters it holds and posts the count on a [`QuoteCounts`] board, and learns its
+//! starting parity from the counts of the file's earlier ranges. Ranges are handed out in file
+//! order and post before they wait, so the waits always end.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use object_store::ObjectStore;
 use object_store::path::Path;
+
+use tokio::sync::watch;
 
 use super::{Compression, Format, LoadSpec, ParsedChunk, parquet, parse_chunk};
 use crate::s3::{self, S3Config, S3Error, S3Url};
@@ -54,13 +61,75 @@ pub enum ChunkError {
     Data(String),
 }
 
-/// Fetches, decompresses and parses `chunk`. Errors name the file.
+/// The quote characters counted in each byte range of a load's CSV files, shared by the ranges'
+/// readers: file → range start → (range end, quotes in the range).
+#[derive(Debug)]
+pub struct QuoteCounts {
+    board: watch::Sender<Board>,
+}
+
+#[derive(Debug, Default)]
+struct Board {
+    ranges: HashMap<String, BTreeMap<u64, (u64, u64)>>,
+    /// A range could not be read, so later ranges of its file can never learn their parity.
+    failed: bool,
+}
+
+impl Default for QuoteCounts {
+    fn default() -> Self {
+        QuoteCounts {
+            board: watch::Sender::new(Board::default()),
+        }
+    }
+}
+
+impl QuoteCounts {
+    fn post(&self, url: &S3Url, range: &Range<u64>, quotes: u64) {
+        self.board.send_modify(|board| {
+            board.ranges.entry(url.to_string()).or_default().insert(range.start, (range.end, quotes));
+        });
+    }
+
+    fn fail(&self) {
+        self.board.send_modify(|board| board.failed = true);
+    }
+
+    /// Whether an odd number of quote characters precede byte `start` of the file, once the
+    /// ranges before it have posted their counts.
+    async fn odd_before(&self, url: &S3Url, start: u64) -> Result<bool, ChunkError> {
+        let key = url.to_string();
+        let mut receiver = self.board.subscribe();
+        let mut parity = None;
+        receiver
+            .wait_for(|board| {
+                parity = quotes_before(board.ranges.get(&key), start).map(|quotes| quotes % 2 == 1);
+                parity.is_some() || board.failed
+            })
+            .await
+            .map_err(|e| ChunkError::Data(e.to_string()))?;
+        parity.ok_or_else(|| ChunkError::Data(format!("{url}: an earlier part of the file could not be read")))
+    }
+}
+
+/// The quotes in `[0, start)` if posted ranges cover it without a gap.
+fn quotes_before(ranges: Option<&BTreeMap<u64, (u64, u64)>>, start: u64) -> Option<u64> {
+    let (mut at, mut quotes) = (0, 0);
+    while at < start {
+        let (end, count) = ranges?.get(&at)?;
+        (at, quotes) = (*end, quotes + count);
+    }
+    Some(quotes)
+}
+
+/// Fetches, decompresses and parses `chunk`. Errors name the file. The byte ranges of one load
+/// share `quotes`.
 pub async fn read_chunk(
     store: &Arc<dyn ObjectStore>,
     config: &S3Config,
     spec: &Arc<LoadSpec>,
     chunk: &Chunk,
     max_errors: u64,
+    quotes: &QuoteCounts,
 ) -> Result<ParsedChunk, ChunkError> {
     let in_file = |e: String| ChunkError::Data(format!("{}: {e}", chunk.url));
     if spec.format == Format::Parquet {
@@ -69,8 +138,15 @@ pub async fn read_chunk(
             .await
             .map_err(in_file);
     }
+    let quote = match spec.format {
+        Format::Csv { quote } => Some(quote),
+        _ => None,
+    };
     let data = match &chunk.range {
-        Some(range) => fetch_range(store, config, &chunk.url, chunk.size, range.clone()).await?,
+        Some(range) => {
+            let fetched = fetch_range(store, config, &chunk.url, chunk.size, range.clone(), quote, quotes).await;
+            fetched.inspect_err(|_| quotes.fail())?
+        }
         None => s3::get(store, config, &chunk.url).await?,
     };
     let spec = Arc::clone(spec);
@@ -88,31 +164,44 @@ pub async fn read_chunk(
     .map_err(in_file)
 }
 
-/// The records of byte range `range` of a file of `size` bytes.
+/// The records of byte range `range` of a file of `size` bytes; `quote` is CSV's quote
+/// character, outside of which a newline ends a record.
 async fn fetch_range(
     store: &Arc<dyn ObjectStore>,
     config: &S3Config,
     url: &S3Url,
     size: u64,
     range: Range<u64>,
-) -> Result<Bytes, S3Error> {
-    // Read from the byte before the range: if it is a newline, a record starts right at `start`.
+    quote: Option<u8>,
+    quotes: &QuoteCounts,
+) -> Result<Bytes, ChunkError> {
+    // Read from the byte before the range: if it ends a record, a record starts right at `start`.
     let from = range.start.saturating_sub(1);
     let mut to = (range.end + TAIL).min(size);
     let mut data = BytesMut::from(&s3::get_range(store, config, url, from..to).await?[..]);
+    let (start, last) = ((range.start - from) as usize, (range.end - 1 - from) as usize);
+    let (odd_at_from, odd_at_last) = match quote {
+        Some(quote) => {
+            let count = |bytes: &[u8]| memchr::memchr_iter(quote, bytes).count() as u64;
+            quotes.post(url, &range, count(&data[start..=last]));
+            let odd_at_start = quotes.odd_before(url, range.start).await?;
+            let odd_at_from = odd_at_start ^ (from < range.start && data[0] == quote);
+            (odd_at_from, odd_at_from ^ (count(&data[..last]) % 2 == 1))
+        }
+        None => (false, false),
+    };
     let skip = if range.start == 0 {
         0
     } else {
-        match memchr::memchr(b'\n', &data) {
-            Some(i) => i + 1,
+        match record_end(&data, 0, odd_at_from, quote) {
+            Some(i) => i,
             None => return Ok(Bytes::new()),
         }
     };
-    // The last record is the one holding byte `end - 1`; it ends at the next newline.
-    let last = (range.end - 1 - from) as usize;
+    // The last record is the one holding byte `end - 1`; it ends at the next newline outside quotes.
     loop {
-        if let Some(i) = data.get(last..).and_then(|tail| memchr::memchr(b'\n', tail)) {
-            data.truncate(last + i + 1);
+        if let Some(end) = record_end(&data, last, odd_at_last, quote) {
+            data.truncate(end);
             break;
         }
         if to == size {
@@ -128,29 +217,66 @@ async fn fetch_range(
     Ok(data.freeze().slice(skip..))
 }
 
+/// Where the record holding byte `at` ends (just past its newline), given whether `at` is inside
+/// quotes; `None` if `data` ends first.
+fn record_end(data: &[u8], at: usize, mut quoted: bool, quote: Option<u8>) -> Option<usize> {
+    let Some(quote) = quote else {
+        return memchr::memchr(b'\n', &data[at..]).map(|i| at + i + 1);
+    };
+    for i in memchr::memchr2_iter(quote, b'\n', &data[at..]) {
+        match data[at + i] {
+            b'\n' if !quoted => return Some(at + i + 1),
+            b'\n' => {}
+            _ => quoted = !quoted,
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
+    use futures::StreamExt;
+
     use super::*;
 
-    #[tokio::test]
-    async fn ranges_cover_every_record_once() {
+    /// Reads `text` as consecutive ranges of every size in `steps` and joins what they return.
+    async fn read_in_ranges(text: &str, quote: Option<u8>, steps: &[u64]) {
         let root = tempfile::tempdir().unwrap();
-        let text: String = (0..500).map(|i| format!("{i}|{}\n", "x".repeat(i % 37))).collect();
         std::fs::create_dir_all(root.path().join("b")).unwrap();
-        std::fs::write(root.path().join("b/f"), &text).unwrap();
+        std::fs::write(root.path().join("b/f"), text).unwrap();
         let config = S3Config::new(None, root.path().to_path_buf());
         let store = s3::bucket_store(&config, "b", &Default::default()).unwrap();
         let url = S3Url::parse("s3://b/f").unwrap();
         let size = text.len() as u64;
-        for step in [1, 7, 100, 1000, size] {
-            let mut joined = Vec::new();
-            let mut start = 0;
-            while start < size {
-                let end = (start + step).min(size);
-                joined.extend_from_slice(&fetch_range(&store, &config, &url, size, start..end).await.unwrap());
-                start = end;
+        for &step in steps {
+            let quotes = QuoteCounts::default();
+            let ranges = (0..size).step_by(step as usize).map(|s| s..(s + step).min(size));
+            // In file order, several at a time, as a load's workers take them.
+            let reads = ranges.map(|range| fetch_range(&store, &config, &url, size, range, quote, &quotes));
+            let parts: Vec<_> = futures::stream::iter(reads).buffered(4).collect().await;
+            let parts: Vec<Bytes> = parts.into_iter().map(Result::unwrap).collect();
+            for part in &parts {
+                // Whole records only: each ends its last line, outside quotes.
+                assert!(part.is_empty() || part.ends_with(b"\n"), "step {step}: {part:?}");
+                let quotes = quote.map_or(0, |q| memchr::memchr_iter(q, part).count());
+                assert_eq!(quotes % 2, 0, "step {step}: {part:?}");
             }
+            let joined: Vec<u8> = parts.concat();
             assert_eq!(String::from_utf8(joined).unwrap(), text, "step {step}");
         }
+    }
+
+    #[tokio::test]
+    async fn ranges_cover_every_record_once() {
+        let text: String = (0..500).map(|i| format!("{i}|{}\n", "x".repeat(i % 37))).collect();
+        read_in_ranges(&text, None, &[1, 7, 100, 1000, text.len() as u64]).await;
+    }
+
+    #[tokio::test]
+    async fn csv_ranges_keep_quoted_newlines_in_their_record() {
+        let text: String = (0..100)
+            .map(|i| format!("{i},\"a\nb\"\"\n{}\",\"\"\n", "\n".repeat(i % 5)))
+            .collect();
+        read_in_ranges(&text, Some(b'"'), &[1, 2, 3, 5, 64, 999, text.len() as u64]).await;
     }
 }

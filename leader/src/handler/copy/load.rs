@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, RecordBatch, new_null_array};
-use blueshift_compute::load::reader::{Chunk, ChunkError, read_chunk};
+use blueshift_compute::load::reader::{Chunk, ChunkError, QuoteCounts, read_chunk};
 use blueshift_compute::load::{LoadSpec, ParsedChunk, RowError, parse_chunk};
 use blueshift_compute::s3::Stores;
 use futures::StreamExt;
@@ -53,6 +53,7 @@ pub struct LoadOutcome {
 
 struct Shared {
     queue: Mutex<VecDeque<(usize, Chunk)>>,
+    quotes: QuoteCounts,
     parsed: Mutex<Vec<(usize, u64, Vec<RowError>)>>,
     rejected: AtomicU64,
     rows: AtomicU64,
@@ -63,6 +64,7 @@ pub async fn run(job: &LoadJob<'_>, chunks: Vec<Chunk>, writes: &WriteLog) -> Re
     let workers = chunks.len().min(job.services.cluster.slices().len().max(1));
     let shared = Arc::new(Shared {
         queue: Mutex::new(chunks.iter().cloned().enumerate().collect()),
+        quotes: QuoteCounts::default(),
         parsed: Mutex::default(),
         rejected: AtomicU64::new(0),
         rows: AtomicU64::new(0),
@@ -181,7 +183,9 @@ async fn next_chunk(job: &LoadJob<'_>, shared: &Shared) -> Option<Result<Vec<Rec
         }
         let (index, chunk) = shared.queue.lock().unwrap().pop_front()?;
         let parsed = match job.stores.get(&chunk.url.bucket) {
-            Ok(store) => read_chunk(&store, &job.stores.config, &job.spec, &chunk, job.max_errors).await,
+            Ok(store) => {
+                read_chunk(&store, &job.stores.config, &job.spec, &chunk, job.max_errors, &shared.quotes).await
+            },
             Err(e) => Err(ChunkError::S3(e)),
         };
         let ParsedChunk { batches, rows, errors, lines } = match parsed {

@@ -51,10 +51,13 @@ pub async fn plan(stores: &Stores, statement: &CopyStatement, location: &str) ->
             })
             .collect()
     };
-    let splittable = matches!(
-        statement.format,
-        FormatOption::Delimited | FormatOption::Csv { .. } | FormatOption::FixedWidth(_)
-    );
+    // As in Redshift, ESCAPE and REMOVEQUOTES keep a file whole: a newline can be data there, and
+    // only a read from the file's start can tell.
+    let splittable = match statement.format {
+        FormatOption::Delimited => !statement.options.escape && !statement.options.remove_quotes,
+        FormatOption::Csv { .. } | FormatOption::FixedWidth(_) => true,
+        _ => false,
+    };
     let mut chunks = Vec::new();
     for file in files.into_iter().filter(|f| f.size > 0) {
         let compression = statement.compression.or_else(|| Compression::from_key(&file.url.key));
