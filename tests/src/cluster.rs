@@ -67,9 +67,14 @@ impl Cluster {
         Cluster::start_configured(dir, nodes, slices_per_node, None, DEFAULT_AUTO_ALL_MAX_ROWS).await
     }
 
-    /// The embedded object store's folder for `bucket` (used when no S3 endpoint is configured).
+    /// The embedded object store's root (used when no S3 endpoint is configured).
+    pub fn embedded_store(&self) -> PathBuf {
+        self.dir.join("s3")
+    }
+
+    /// The embedded object store's folder for `bucket`.
     pub fn embedded_bucket(&self, bucket: &str) -> PathBuf {
-        self.dir.join("s3").join(bucket)
+        self.embedded_store().join(bucket)
     }
 
     async fn start_configured(

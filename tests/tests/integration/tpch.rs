@@ -13,7 +13,6 @@ use blueshift_tests::{ProcessCluster, connect, explain};
 use chrono::NaiveDate;
 
 const SCALE_FACTOR: f64 = 0.01;
-const ROWS_PER_INSERT: usize = 1_000;
 const LABELS: [&str; 6] = [
     "DS_DIST_NONE",
     "DS_DIST_ALL_NONE",
@@ -93,7 +92,7 @@ async fn tpch_answers_match_a_single_node_plan() {
     let dir = tempfile::tempdir().unwrap();
     let cluster = ProcessCluster::start(dir.path(), 2, 2);
     let client = connect(cluster.leader.port).await.expect("connects");
-    let load_time = create_and_load(cluster.leader.port, &tables, ROWS_PER_INSERT).await;
+    let load_time = create_and_load(cluster.leader.port, &dir.path().join("leader").join("s3"), &tables).await;
     eprintln!("loaded {} rows in {load_time:?}", tables.iter().map(Table::rows).sum::<usize>());
     for t in &tables {
         let count: i64 = client.query_one(&format!("SELECT count(*) FROM {}", t.name), &[]).await.unwrap().get(0);

@@ -1,7 +1,7 @@
-//! TPC-H benchmark: generates the data at any scale factor with `tpchgen`, loads it into a local
-//! cluster (started in this process, or a running one given by `--port`), runs the 22 queries
-//! over pgwire, prints each query's time and the total, and checks every answer against a
-//! single-node DataFusion plan over the same data.
+//! TPC-H benchmark: generates the data at any scale factor with `tpchgen`, loads it with COPY into
+//! a local cluster (started in this process, or a running one given by `--port` and `--store`),
+//! runs the 22 queries over pgwire, prints each query's time and the total, and checks every
+//! answer against a single-node DataFusion plan over the same data.
 
 use std::time::{Duration, Instant};
 
@@ -21,11 +21,11 @@ pub struct Args {
     #[arg(long, default_value_t = 2)]
     slices: u32,
     /// A running leader to use instead of starting a cluster (its database must be empty).
-    #[arg(long)]
+    #[arg(long, requires = "store")]
     port: Option<u16>,
-    /// Rows per INSERT statement while loading.
-    #[arg(long, default_value_t = 1_000)]
-    rows_per_insert: usize,
+    /// The running leader's embedded object store (its `<data-dir>/s3`), where the load files go.
+    #[arg(long)]
+    store: Option<std::path::PathBuf>,
     /// Times each query runs; the best time is reported.
     #[arg(long, default_value_t = 1)]
     runs: u32,
@@ -44,9 +44,13 @@ pub async fn run(args: Args) -> std::process::ExitCode {
         Some(_) => None,
         None => Some(Cluster::start(args.nodes, args.slices).await),
     };
-    let port = args.port.or(cluster.as_ref().map(|c| c.port)).expect("a port");
+    let (port, store) = match (&cluster, args.port, args.store) {
+        (Some(cluster), _, _) => (cluster.port, cluster.embedded_store()),
+        (None, Some(port), Some(store)) => (port, store),
+        (None, _, _) => unreachable!("clap requires --store with --port"),
+    };
     let client = connect(port).await.expect("connects to the leader");
-    let load = create_and_load(port, &tables, args.rows_per_insert).await;
+    let load = create_and_load(port, &store, &tables).await;
     println!("loaded in {load:.1?} ({:.0} rows/s)", rows as f64 / load.as_secs_f64());
 
     let ctx = (!args.no_check).then(|| reference_session(&tables));
