@@ -17,6 +17,10 @@ use datafusion_proto::protobuf;
 use prost::Message;
 
 use crate::scan::{ScanColumn, SliceDispatch, SliceScanExec, SliceScanSpec};
+use crate::unload::{UnloadExec, UnloadSpec};
+
+/// Marks an encoded [`UnloadExec`]; a zero byte never starts an encoded protobuf message.
+const UNLOAD_TAG: &[u8] = b"\0unload\0";
 
 #[derive(Debug, Default, Clone)]
 pub struct BlueshiftCodec;
@@ -161,6 +165,13 @@ impl PhysicalExtensionCodec for BlueshiftCodec {
         ctx: &TaskContext,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<Arc<dyn ExecutionPlan>> {
+        if let Some(spec) = buf.strip_prefix(UNLOAD_TAG) {
+            let spec: UnloadSpec = serde_json::from_slice(spec).map_err(decode_error)?;
+            let [input] = inputs else {
+                return Err(decode_error("an unload has one input"));
+            };
+            return Ok(Arc::new(UnloadExec::new(Arc::clone(input), Arc::new(spec))));
+        }
         if !inputs.is_empty() {
             return Err(decode_error("a slice scan has no inputs"));
         }
@@ -174,6 +185,11 @@ impl PhysicalExtensionCodec for BlueshiftCodec {
         buf: &mut Vec<u8>,
         proto_converter: &dyn PhysicalProtoConverterExtension,
     ) -> Result<()> {
+        if let Some(unload) = node.downcast_ref::<UnloadExec>() {
+            buf.extend_from_slice(UNLOAD_TAG);
+            return serde_json::to_writer(buf, unload.spec().as_ref())
+                .map_err(|e| DataFusionError::Internal(format!("cannot encode an unload: {e}")));
+        }
         let Some(scan) = node.downcast_ref::<SliceScanExec>() else {
             return Err(DataFusionError::NotImplemented(format!(
                 "Blueshift cannot serialize plan node {}",

@@ -16,6 +16,7 @@ pub mod s3;
 pub mod scan;
 pub mod server;
 pub mod shuffle;
+pub mod unload;
 
 pub use codec::BlueshiftCodec;
 pub use scan::{ScanColumn, estimated_width, SliceDispatch, SliceScanExec, SliceScanSpec};

@@ -74,9 +74,14 @@ fn delimited(sink: &mut RowSink<'_>, options: &Options, data: &[u8], mut line: u
 
 /// Splits one record with ESCAPE (`\x` is a literal x, including newlines and delimiters) and
 /// REMOVEQUOTES (quotes around a field are dropped; delimiters inside them are data). Returns
-/// where the next record starts and how many lines this one spanned.
+/// where the next record starts and how many lines this one spanned. A field that is the NULL AS
+/// string as written (`\N`, which UNLOAD ... ESCAPE writes for NULL) is kept as written, so it
+/// still reads as NULL rather than as its unescaped text.
 fn split_escaped<'a>(data: &'a [u8], mut i: usize, options: &Options, fields: &mut Vec<Cow<'a, [u8]>>) -> (usize, u64) {
+    let null_as = options.null_as.as_bytes();
+    let finish = |field: Vec<u8>, raw: &'a [u8]| if raw == null_as { Cow::Borrowed(raw) } else { Cow::Owned(field) };
     let mut field = Vec::new();
+    let mut start = i;
     let mut quoted = false;
     let mut lines = 1;
     while i < data.len() {
@@ -97,14 +102,19 @@ fn split_escaped<'a>(data: &'a [u8], mut i: usize, options: &Options, fields: &m
                 lines += 1;
                 field.push(b);
             }
-            _ if b == options.delimiter && !quoted => fields.push(Cow::Owned(std::mem::take(&mut field))),
+            _ if b == options.delimiter && !quoted => {
+                fields.push(finish(std::mem::take(&mut field), &data[start..i - 1]));
+                start = i;
+            }
             _ => field.push(b),
         }
     }
+    let mut end = if i > start && data[i - 1] == b'\n' { i - 1 } else { i };
     if field.last() == Some(&b'\r') {
         field.pop();
+        end -= 1;
     }
-    fields.push(Cow::Owned(field));
+    fields.push(finish(field, &data[start..end.max(start)]));
     (i, lines)
 }
 

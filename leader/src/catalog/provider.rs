@@ -75,6 +75,8 @@ pub struct SessionInfo {
     pub settings: Vec<(String, String)>,
     /// Query id and row count of the session's last COPY.
     pub last_copy: Option<(i64, i64)>,
+    /// Query id and row count of the session's last UNLOAD.
+    pub last_unload: Option<(i64, i64)>,
 }
 
 impl QueryContext {

@@ -12,6 +12,7 @@ pub mod explain;
 pub mod query;
 pub mod schema;
 pub mod truncate;
+pub mod unload;
 pub mod view;
 
 use std::panic::AssertUnwindSafe;
@@ -77,7 +78,8 @@ async fn route(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         "FETCH" => cursor::fetch(ctx).await,
         "CLOSE" => cursor::close(ctx).await,
         "COPY" => copy::copy(ctx).await,
-        "UNLOAD" | "VACUUM" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
+        "UNLOAD" => unload::unload(ctx).await,
+        "VACUUM" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
             format!("{} is not supported yet", statement.first()),
         )),
         _ => {

@@ -238,6 +238,16 @@ fn last_copy_count(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
     ScalarValue::Int64(Some(context.session.last_copy.map_or(-1, |(_, rows)| rows)))
 }
 
+/// Redshift's `pg_last_unload_id()`: the query id of the session's last UNLOAD (-1 if none).
+fn last_unload_id(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
+    ScalarValue::Int32(Some(context.session.last_unload.map_or(-1, |(query, _)| query as i32)))
+}
+
+/// Redshift's `pg_last_unload_count()`: rows the session's last UNLOAD wrote (-1 if none).
+fn last_unload_count(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
+    ScalarValue::Int64(Some(context.session.last_unload.map_or(-1, |(_, rows)| rows)))
+}
+
 fn current_setting(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     let name = as_text(arg(args, 0)).map(|n| n.to_lowercase());
     text(name.and_then(|n| context.session.settings.iter().find(|(k, _)| *k == n).map(|(_, v)| v.clone())))
@@ -352,6 +362,8 @@ pub fn catalog_functions(cell: &Arc<ContextCell>) -> Vec<Arc<ScalarUDF>> {
         ("pg_backend_pid", &[0], DataType::Int32, backend_pid),
         ("pg_last_copy_id", &[0], DataType::Int32, last_copy_id),
         ("pg_last_copy_count", &[0], DataType::Int64, last_copy_count),
+        ("pg_last_unload_id", &[0], DataType::Int32, last_unload_id),
+        ("pg_last_unload_count", &[0], DataType::Int64, last_unload_count),
         ("current_setting", &[1], text_type.clone(), current_setting),
         ("pg_get_function_result", &[1], text_type.clone(), function_result),
         ("pg_get_function_arguments", &[1], text_type.clone(), function_arguments),

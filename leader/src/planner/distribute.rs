@@ -16,12 +16,14 @@
 //!   size-based choice between a collected build side and a partitioned join becomes a broadcast
 //!   of the build side (DS_BCAST_INNER) or a redistribution of one or both sides by the join key to
 //!   the slices where that key lives (DS_DIST_INNER, DS_DIST_OUTER, DS_DIST_BOTH).
+//! - An UNLOAD's writer runs beside sliced rows, so each slice writes its own files.
 //! - Everything else — final aggregation, sort-merge, limits, the result — runs on the leader,
 //!   fed by a gather from the nodes.
 
 use std::sync::Arc;
 
 use blueshift_compute::shuffle::slice_route;
+use blueshift_compute::unload::UnloadExec;
 use blueshift_compute::{SliceDispatch, SliceScanExec};
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DataFusionError, JoinType, Result, ScalarValue};
@@ -225,6 +227,18 @@ impl DistributeScans {
     fn place(&self, plan: &Arc<dyn ExecutionPlan>, config: &ConfigOptions) -> Result<Placed> {
         if let Some(scan) = plan.downcast_ref::<SliceScanExec>() {
             return Ok(self.place_scan(scan));
+        }
+        if let Some(unload) = plan.downcast_ref::<UnloadExec>() {
+            // Sliced rows are written where they are, each slice's by itself; rows computed on
+            // the leader, or in full on every node, are written once, from the leader.
+            let input = self.place(unload.input(), config)?;
+            return match input.place {
+                Place::Sliced(_) => Ok(Placed {
+                    plan: rebuild(plan, vec![input.plan])?,
+                    place: Place::Sliced(None),
+                }),
+                _ => Ok(Placed::leader(rebuild(plan, vec![self.on_leader(input)?])?)),
+            };
         }
         if let Some(join) = plan.downcast_ref::<HashJoinExec>() {
             return self.place_hash_join(plan, join, config);

@@ -147,6 +147,9 @@ pub struct Session {
     pub last_copy: Mutex<Option<(i64, i64)>>,
     /// A COPY FROM STDIN receiving its data (see [`handler::copy::stdin`]).
     pub copy_in: Mutex<Option<handler::copy::stdin::CopyIn>>,
+    /// The query id and row count of the session's last successful UNLOAD, for
+    /// `pg_last_unload_id()` and `pg_last_unload_count()`.
+    pub last_unload: Mutex<Option<(i64, i64)>>,
 }
 
 impl Session {
@@ -168,6 +171,7 @@ impl Session {
             cursors: Mutex::default(),
             last_copy: Mutex::default(),
             copy_in: Mutex::default(),
+            last_unload: Mutex::default(),
         }
     }
 
@@ -522,6 +526,7 @@ impl Session {
                 user: self.user.clone(),
                 settings: self.settings().all(),
                 last_copy: *self.last_copy.lock().unwrap(),
+                last_unload: *self.last_unload.lock().unwrap(),
             },
         });
         self.cell.set(Arc::clone(&context));

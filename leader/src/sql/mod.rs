@@ -3,6 +3,7 @@
 
 pub mod cast_types;
 pub mod column_names;
+pub mod options;
 pub mod pg_compat;
 pub mod table_attributes;
 

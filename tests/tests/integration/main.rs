@@ -14,4 +14,6 @@ mod node_failure;
 mod protocol;
 mod s3_store;
 mod tpch;
+mod unload;
+mod unload_roundtrip;
 mod zone_maps;

@@ -1,14 +1,15 @@
 //! The COPY statement's grammar: `COPY table [(columns)] FROM 's3://...' | STDIN [WITH] option...`
 //! with Redshift's options (authorization, format, compression, conversion and error handling).
-//! sqlparser's COPY covers PostgreSQL's, not Redshift's, so this reads sqlparser's tokens itself.
+//! sqlparser's COPY covers PostgreSQL's, not Redshift's, so this walks the tokens itself with the
+//! helpers COPY and UNLOAD share ([`crate::sql::options`]).
 
 use blueshift_compute::load::{Compression, JsonMode, Options};
 use blueshift_compute::s3::S3Credentials;
-use sqlparser::ast::{Ident, ObjectName, ObjectNamePart};
-use sqlparser::dialect::RedshiftSqlDialect;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use sqlparser::ast::{ObjectName, ObjectNamePart};
+use sqlparser::tokenizer::Token;
 
 use crate::error::{Error, Result};
+use crate::sql::options::{Tokens, authorization};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Source {
@@ -48,100 +49,8 @@ pub struct CopyStatement {
     pub explicit_ids: bool,
 }
 
-struct Tokens {
-    tokens: Vec<Token>,
-    at: usize,
-}
-
-impl Tokens {
-    fn peek(&self) -> &Token {
-        self.tokens.get(self.at).unwrap_or(&Token::EOF)
-    }
-
-    fn next(&mut self) -> Token {
-        let token = self.peek().clone();
-        self.at += 1;
-        token
-    }
-
-    /// The next token if it is the keyword `word`.
-    fn keyword(&mut self, word: &str) -> bool {
-        match self.peek() {
-            Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word) => {
-                self.at += 1;
-                true
-            }
-            _ => false,
-        }
-    }
-
-    fn expect_keyword(&mut self, word: &str) -> Result<()> {
-        if self.keyword(word) {
-            Ok(())
-        } else {
-            Err(self.unexpected(word))
-        }
-    }
-
-    fn unexpected(&self, wanted: &str) -> Error {
-        Error::syntax(format!("syntax error at or near \"{}\" in COPY: expected {wanted}", self.peek()))
-    }
-
-    fn string(&mut self, what: &str) -> Result<String> {
-        self.keyword("AS");
-        match self.next() {
-            Token::SingleQuotedString(s) => Ok(s),
-            _ => {
-                self.at -= 1;
-                Err(self.unexpected(&format!("a quoted {what}")))
-            }
-        }
-    }
-
-    fn number(&mut self, what: &str) -> Result<u64> {
-        self.keyword("AS");
-        match self.next() {
-            Token::Number(n, _) => n.parse().map_err(|_| Error::syntax(format!("invalid {what} '{n}' in COPY"))),
-            Token::SingleQuotedString(n) => n.parse().map_err(|_| Error::syntax(format!("invalid {what} '{n}' in COPY"))),
-            _ => {
-                self.at -= 1;
-                Err(self.unexpected(what))
-            }
-        }
-    }
-
-    fn identifier(&mut self) -> Result<Ident> {
-        match self.next() {
-            Token::Word(w) => Ok(match w.quote_style {
-                Some(quote) => Ident::with_quote(quote, w.value),
-                None => Ident::new(w.value),
-            }),
-            _ => {
-                self.at -= 1;
-                Err(self.unexpected("a name"))
-            }
-        }
-    }
-
-    /// A single character option value (DELIMITER, QUOTE, ACCEPTINVCHARS).
-    fn character(&mut self, what: &str) -> Result<u8> {
-        let value = self.string(what)?;
-        match value.as_bytes() {
-            [c] => Ok(*c),
-            b"\\t" => Ok(b'\t'),
-            _ => Err(Error::syntax(format!("{what} must be a single ASCII character, not '{value}'"))),
-        }
-    }
-}
-
 pub fn parse(sql: &str) -> Result<CopyStatement> {
-    let tokens = Tokenizer::new(&RedshiftSqlDialect {}, sql)
-        .tokenize()
-        .map_err(|e| Error::syntax(e.to_string()))?
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect();
-    let mut t = Tokens { tokens, at: 0 };
+    let mut t = Tokens::new(sql, "COPY")?;
     t.expect_keyword("COPY")?;
     let mut name = vec![ObjectNamePart::Identifier(t.identifier()?)];
     while *t.peek() == Token::Period {
@@ -157,10 +66,7 @@ pub fn parse(sql: &str) -> Result<CopyStatement> {
             match t.next() {
                 Token::Comma => continue,
                 Token::RParen => break,
-                _ => {
-                    t.at -= 1;
-                    return Err(t.unexpected("',' or ')'"));
-                }
+                _ => return Err(t.unexpected_previous("',' or ')'")),
             }
         }
     }
@@ -168,10 +74,7 @@ pub fn parse(sql: &str) -> Result<CopyStatement> {
     let source = match t.next() {
         Token::SingleQuotedString(s) => Source::S3(s),
         Token::Word(w) if w.value.eq_ignore_ascii_case("STDIN") => Source::Stdin,
-        _ => {
-            t.at -= 1;
-            return Err(t.unexpected("'s3://bucket/prefix' or STDIN"));
-        }
+        _ => return Err(t.unexpected_previous("'s3://bucket/prefix' or STDIN")),
     };
     let mut statement = CopyStatement {
         table: ObjectName(name),
@@ -198,22 +101,14 @@ pub fn parse(sql: &str) -> Result<CopyStatement> {
 
 fn option(t: &mut Tokens, s: &mut CopyStatement) -> Result<()> {
     let Token::Word(word) = t.next() else {
-        t.at -= 1;
-        return Err(t.unexpected("a COPY option"));
+        return Err(t.unexpected_previous("a COPY option"));
     };
+    let name = word.value.to_ascii_uppercase();
+    if authorization(t, &name, &mut s.credentials)? {
+        return Ok(());
+    }
     let o = &mut s.options;
-    match word.value.to_ascii_uppercase().as_str() {
-        "IAM_ROLE" => {
-            // The role is not assumed: the configured credentials are used.
-            if !t.keyword("DEFAULT") {
-                t.string("IAM role ARN")?;
-            }
-        }
-        "ACCESS_KEY_ID" => s.credentials.access_key_id = Some(t.string("access key id")?),
-        "SECRET_ACCESS_KEY" => s.credentials.secret_access_key = Some(t.string("secret access key")?),
-        "SESSION_TOKEN" => s.credentials.session_token = Some(t.string("session token")?),
-        "CREDENTIALS" | "WITH_CREDENTIALS" => credentials(&t.string("credentials string")?, &mut s.credentials)?,
-        "REGION" => s.credentials.region = Some(t.string("region")?),
+    match name.as_str() {
         "MANIFEST" => s.manifest = true,
         "FORMAT" => {
             t.keyword("AS");
@@ -290,24 +185,6 @@ fn option(t: &mut Tokens, s: &mut CopyStatement) -> Result<()> {
             }
         }
         other => return Err(Error::syntax(format!("unknown COPY option \"{other}\""))),
-    }
-    Ok(())
-}
-
-/// `CREDENTIALS 'aws_access_key_id=..;aws_secret_access_key=..[;token=..]'` or
-/// `'aws_iam_role=arn:...'` (which, like IAM_ROLE, uses the configured credentials).
-fn credentials(text: &str, credentials: &mut S3Credentials) -> Result<()> {
-    for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-        let (key, value) = part
-            .split_once('=')
-            .ok_or_else(|| Error::syntax(format!("invalid CREDENTIALS element '{part}': expected key=value")))?;
-        match key.trim().to_ascii_lowercase().as_str() {
-            "aws_access_key_id" => credentials.access_key_id = Some(value.trim().into()),
-            "aws_secret_access_key" => credentials.secret_access_key = Some(value.trim().into()),
-            "token" => credentials.session_token = Some(value.trim().into()),
-            "aws_iam_role" => {}
-            other => return Err(Error::syntax(format!("unknown CREDENTIALS element '{other}'"))),
-        }
     }
     Ok(())
 }

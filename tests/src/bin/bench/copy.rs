@@ -56,7 +56,7 @@ fn write_csv(path: &Path, scale: f64) -> u64 {
     rows
 }
 
-fn write_parquet(path: &Path, scale: f64) {
+pub fn write_parquet(path: &Path, scale: f64) {
     let mut batches = LineItemArrow::new(LineItemGenerator::new(scale, 1, 1)).with_batch_size(65_536);
     let first = batches.next().expect("rows").expect("a batch");
     let file = std::fs::File::create(path).expect("parquet file");
@@ -66,6 +66,18 @@ fn write_parquet(path: &Path, scale: f64) {
         writer.write(&batch.expect("a batch")).unwrap();
     }
     writer.close().unwrap();
+}
+
+/// A new local cluster with its data under `dir` (the generated files are kept) and an empty
+/// lineitem table.
+pub async fn lineitem_cluster(dir: &Path, nodes: u32, slices: u32) -> (Cluster, tokio_postgres::Client) {
+    for data in ["leader", "compute-0", "compute-1", "compute-2", "compute-3"] {
+        let _ = std::fs::remove_dir_all(dir.join(data));
+    }
+    let cluster = Cluster::start_in(dir, nodes, slices).await;
+    let client = cluster.connect().await;
+    client.batch_execute(DDL).await.unwrap();
+    (cluster, client)
 }
 
 async fn timed_copy(client: &tokio_postgres::Client, sql: &str) -> (f64, u64) {
@@ -117,12 +129,7 @@ pub async fn run(args: Args) -> ExitCode {
     if !parquet.exists() {
         write_parquet(&parquet, args.scale);
     }
-    for data in ["leader", "compute-0", "compute-1", "compute-2", "compute-3"] {
-        let _ = std::fs::remove_dir_all(args.dir.join(data));
-    }
-    let cluster = Cluster::start_in(&args.dir, args.nodes, args.slices).await;
-    let client = cluster.connect().await;
-    client.batch_execute(DDL).await.unwrap();
+    let (_cluster, client) = lineitem_cluster(&args.dir, args.nodes, args.slices).await;
     let csv_bytes = std::fs::metadata(&csv).unwrap().len();
     let parquet_bytes = std::fs::metadata(&parquet).unwrap().len();
     let location = |file: &str| format!("s3://tpch/{folder}/{file}");

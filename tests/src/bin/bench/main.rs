@@ -1,9 +1,11 @@
 //! Blueshift's benchmark harnesses, one subcommand each, in one binary so that CI links one
-//! program for all of them: `bench copy` (COPY throughput on TPC-H lineitem, next to DuckDB) and
-//! `bench tpch` (the 22 TPC-H queries, timed and checked).
+//! program for all of them: `bench copy` (COPY throughput on TPC-H lineitem, next to DuckDB),
+//! `bench tpch` (the 22 TPC-H queries, timed and checked) and `bench unload` (UNLOAD throughput
+//! on TPC-H lineitem to Parquet, PARALLEL ON and OFF).
 
 mod copy;
 mod tpch;
+mod unload;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +22,8 @@ enum Bench {
     Copy(copy::Args),
     /// The 22 TPC-H queries, timed and checked against single-node DataFusion.
     Tpch(tpch::Args),
+    /// UNLOAD throughput on TPC-H lineitem to Parquet, PARALLEL ON and OFF.
+    Unload(unload::Args),
 }
 
 #[tokio::main]
@@ -27,5 +31,6 @@ async fn main() -> std::process::ExitCode {
     match Cli::parse().bench {
         Bench::Copy(args) => copy::run(args).await,
         Bench::Tpch(args) => tpch::run(args).await,
+        Bench::Unload(args) => unload::run(args).await,
     }
 }
