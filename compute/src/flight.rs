@@ -1,5 +1,6 @@
-//! The compute node's Arrow Flight service: table writes (`DoPut`) and single-slice reads for
-//! scans running on another process (`DoGet`).
+//! The compute node's Arrow Flight service: table writes (`DoPut`), single-slice reads for
+//! scans running on another process (`DoGet`), and COPY's reading and parsing of load files
+//! (the `load` action, [`crate::load::task`]).
 
 use std::collections::HashMap;
 use std::pin::Pin;
@@ -26,6 +27,7 @@ use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::codec::BlueshiftCodec;
+use crate::load::task::{self, LOAD_ACTION, LoadTask};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
@@ -225,9 +227,19 @@ impl FlightService for ComputeFlightService {
 
     async fn do_action(
         &self,
-        _request: Request<Action>,
+        request: Request<Action>,
     ) -> Result<Response<Self::DoActionStream>, Status> {
-        Err(Status::unimplemented("do_action"))
+        let action = request.into_inner();
+        if action.r#type != LOAD_ACTION {
+            return Err(Status::unimplemented(format!("action {}", action.r#type)));
+        }
+        let task: LoadTask = serde_json::from_slice(&action.body).map_err(|e| Status::invalid_argument(e.to_string()))?;
+        let replies = task::serve(task).map(|reply| {
+            Ok(arrow_flight::Result {
+                body: reply.encode_to_vec().into(),
+            })
+        });
+        Ok(Response::new(Box::pin(replies)))
     }
 
     async fn list_actions(

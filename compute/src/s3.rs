@@ -19,7 +19,7 @@ use object_store::path::Path;
 use object_store::{BackoffConfig, ObjectMeta, ObjectStore, RetryConfig};
 
 /// Where S3 objects live for this process.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct S3Config {
     /// An S3-compatible endpoint (`http://127.0.0.1:9000`); `None` uses the embedded store.
     pub endpoint: Option<String>,
@@ -48,7 +48,7 @@ pub struct S3Credentials {
 }
 
 /// An `s3://bucket/key` address.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct S3Url {
     pub bucket: String,
     /// The key, or key prefix, without a leading slash.
@@ -87,7 +87,7 @@ impl std::fmt::Display for S3Url {
 }
 
 /// Why an S3 operation failed, in terms a user can act on.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum S3Error {
     #[error("invalid S3 location '{0}': expected s3://bucket/key")]
     InvalidUrl(String),

@@ -23,7 +23,7 @@ use super::LoadSpec;
 pub const UTC: &str = "+00:00";
 
 /// A column's type, as far as loading cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ColumnKind {
     SmallInt,
     Integer,

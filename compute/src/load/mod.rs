@@ -13,6 +13,7 @@ pub mod json;
 pub mod parquet;
 pub mod reader;
 pub mod sink;
+pub mod task;
 pub mod text;
 
 use std::sync::Arc;
@@ -27,7 +28,7 @@ pub use convert::ColumnKind;
 pub const BATCH_ROWS: usize = 65_536;
 
 /// How a file's records are laid out.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Format {
     /// Text with a one-byte delimiter (`|` by default), optionally with ESCAPE and REMOVEQUOTES.
     Delimited,
@@ -40,7 +41,7 @@ pub enum Format {
     Parquet,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum JsonMode {
     /// Object keys equal to column names.
     Auto,
@@ -51,7 +52,7 @@ pub enum JsonMode {
 }
 
 /// Redshift's data conversion options.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Options {
     pub delimiter: u8,
     /// The text that stands for NULL (`\N` unless NULL AS says otherwise).
@@ -95,7 +96,7 @@ impl Default for Options {
 }
 
 /// A column a load fills.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TargetColumn {
     pub name: String,
     pub kind: ColumnKind,
@@ -103,7 +104,7 @@ pub struct TargetColumn {
 }
 
 /// Everything a node needs to parse a load's files.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct LoadSpec {
     pub columns: Vec<TargetColumn>,
     pub format: Format,
@@ -127,7 +128,7 @@ impl LoadSpec {
 }
 
 /// A row that could not be loaded, with STL_LOAD_ERRORS' details.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RowError {
     /// Line of the record within the chunk (1-based); callers add the lines of earlier chunks.
     pub line: u64,

@@ -26,7 +26,7 @@ use crate::s3::{self, S3Config, S3Error, S3Url};
 const TAIL: u64 = 1 << 20;
 
 /// A unit of load work.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Chunk {
     pub url: S3Url,
     /// The file's size in bytes.
@@ -52,7 +52,7 @@ impl Chunk {
 }
 
 /// Why a chunk could not be read at all (as opposed to rows it rejected).
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum ChunkError {
     #[error(transparent)]
     S3(#[from] S3Error),

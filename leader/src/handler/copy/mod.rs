@@ -38,7 +38,7 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     let table = Arc::new(table);
     let (columns, positions) = target_columns(&table, &statement)?;
     let services = Arc::clone(&ctx.session.server.services);
-    let stores = Arc::new(Stores::new(services.s3.clone(), statement.credentials.clone()));
+    let stores = Stores::new(services.s3.clone(), statement.credentials.clone());
     let spec = Arc::new(LoadSpec {
         columns,
         format: format(&stores, &statement.format).await?,
@@ -61,7 +61,8 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         table: Arc::clone(&table),
         xid: ctx.txn.xid,
         spec,
-        stores,
+        s3: services.s3.clone(),
+        credentials: statement.credentials.clone(),
         positions,
         max_errors: statement.max_errors,
         no_load: statement.no_load,
