@@ -62,16 +62,38 @@ async fn parallel_parquet_is_read_by_the_parquet_crate() {
     assert_eq!(command_count(&client, &sql).await.unwrap(), 7);
     assert_eq!(rows(&client, "SELECT pg_last_unload_count()").await, vec![vec![Some("7".into())]]);
 
-    // One file per slice that holds rows, named <slice>_part_00.parquet.
+    let id: i64 = rows(&client, "SELECT pg_last_unload_id()").await[0][0].as_deref().unwrap().parse().unwrap();
+    assert!(id > 0);
+
+    // One file per slice that holds rows, named <slice>_part_00.parquet, holding exactly that
+    // slice's rows (its id block's count, minimum and maximum in STV_BLOCKLIST): each slice wrote
+    // its own rows.
+    let blocks = rows(
+        &client,
+        "SELECT b.slice, b.num_values, b.minvalue, b.maxvalue FROM stv_blocklist b JOIN stv_tbl_perm p \
+         ON b.tbl = p.id AND b.slice = p.slice WHERE p.name = 'sales' AND b.col = 0 ORDER BY 1",
+    )
+    .await;
     let names = files(&s3.root().join("out/sales"));
-    assert!(!names.is_empty() && names.len() <= 4, "{names:?}");
-    for name in &names {
-        let slice: u32 = name[..4].parse().unwrap();
-        assert!(slice < 4 && name.ends_with("_part_00.parquet"), "{name}");
-    }
+    let expected: Vec<String> = blocks
+        .iter()
+        .map(|b| format!("{:04}_part_00.parquet", b[0].as_deref().unwrap().parse::<u32>().unwrap()))
+        .collect();
+    assert!(blocks.len() > 1, "{blocks:?}");
+    assert_eq!(names, expected);
     let mut ids = Vec::new();
-    for name in &names {
+    for (name, block) in names.iter().zip(&blocks) {
         let bytes = bytes::Bytes::from(std::fs::read(s3.root().join("out/sales").join(name)).unwrap());
+        let file_ids: Vec<i32> = ParquetRecordBatchReaderBuilder::try_new(bytes.clone())
+            .unwrap()
+            .build()
+            .unwrap()
+            .flat_map(|b| b.unwrap().column(0).as_primitive::<Int32Type>().values().to_vec())
+            .collect();
+        let field = |i: usize| block[i].as_deref().unwrap().parse::<i64>().unwrap();
+        assert_eq!(file_ids.len() as i64, field(1), "{name}");
+        assert_eq!(*file_ids.iter().min().unwrap() as i64, field(2), "{name}");
+        assert_eq!(*file_ids.iter().max().unwrap() as i64, field(3), "{name}");
         let builder = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap();
         let metadata = builder.metadata().clone();
         assert_eq!(metadata.row_group(0).column(0).compression(), Compression::SNAPPY);
@@ -287,6 +309,24 @@ async fn large_serial_files_split_at_maxfilesize_through_multipart_uploads() {
         }
     }
     assert_eq!(next, 150_001);
+
+    // Failures late in the stream leave nothing behind: neither the files completed before the
+    // failure (000 and 001 at 5 MB) nor the file whose multipart upload had parts in flight
+    // (10 MB of a single file), whose upload is aborted so s3s-fs drops its parts.
+    let failing = "SELECT id, pad, 1 / (id - 150000) FROM (SELECT id, pad FROM big ORDER BY id LIMIT 150000)";
+    for (to, size) in [("split", "MAXFILESIZE 5 MB"), ("single", "")] {
+        let sql = format!("UNLOAD ('{failing}') TO 's3://out/{to}/' {} PARALLEL OFF {size}", keys());
+        let (code, _) = error_of(client.simple_query(&sql).await.unwrap_err());
+        assert_eq!(code, "22012", "{to}");
+        assert_eq!(files(&s3.root().join("out").join(to)), Vec::<String>::new(), "{to}");
+        let uploads: Vec<String> = std::fs::read_dir(s3.root())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".upload"))
+            .collect();
+        assert_eq!(uploads, Vec::<String>::new(), "{to}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
