@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::Schema;
 use blueshift_proto::{SliceScanNode, Snapshot as SnapshotProto};
+use blueshift_spectrum::ExternalScanExec;
 use blueshift_storage::Snapshot;
 use datafusion::common::{DataFusionError, Result, ScalarValue};
 use datafusion::execution::TaskContext;
@@ -21,6 +22,9 @@ use crate::unload::{UnloadExec, UnloadSpec};
 
 /// Marks an encoded [`UnloadExec`]; a zero byte never starts an encoded protobuf message.
 const UNLOAD_TAG: &[u8] = b"\0unload\0";
+
+/// Marks an encoded [`ExternalScanExec`], likewise.
+const EXTERNAL_SCAN_TAG: &[u8] = b"\0external\0";
 
 #[derive(Debug, Default, Clone)]
 pub struct BlueshiftCodec;
@@ -173,7 +177,10 @@ impl PhysicalExtensionCodec for BlueshiftCodec {
             return Ok(Arc::new(UnloadExec::new(Arc::clone(input), Arc::new(spec))));
         }
         if !inputs.is_empty() {
-            return Err(decode_error("a slice scan has no inputs"));
+            return Err(decode_error("a scan has no inputs"));
+        }
+        if let Some(rest) = buf.strip_prefix(EXTERNAL_SCAN_TAG) {
+            return Ok(Arc::new(blueshift_spectrum::codec::decode(rest, ctx, proto_converter, self)?));
         }
         let node = SliceScanNode::decode(buf).map_err(decode_error)?;
         Ok(Arc::new(self.decode_scan(node, ctx, proto_converter)?))
@@ -189,6 +196,11 @@ impl PhysicalExtensionCodec for BlueshiftCodec {
             buf.extend_from_slice(UNLOAD_TAG);
             return serde_json::to_writer(buf, unload.spec().as_ref())
                 .map_err(|e| DataFusionError::Internal(format!("cannot encode an unload: {e}")));
+        }
+        if let Some(scan) = node.downcast_ref::<ExternalScanExec>() {
+            buf.extend_from_slice(EXTERNAL_SCAN_TAG);
+            buf.extend(blueshift_spectrum::codec::encode(scan, proto_converter, self)?);
+            return Ok(());
         }
         let Some(scan) = node.downcast_ref::<SliceScanExec>() else {
             return Err(DataFusionError::NotImplemented(format!(

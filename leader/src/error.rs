@@ -61,6 +61,8 @@ pub enum SqlState {
     UndefinedFile,
     IoError,
     InternalError,
+    InvalidSchemaName,
+    ProgramLimitExceeded,
 }
 
 impl SqlState {
@@ -102,6 +104,8 @@ impl SqlState {
             AmbiguousColumn => "42702",
             DatatypeMismatch => "42804",
             WrongObjectType => "42809",
+            InvalidSchemaName => "3F000",
+            ProgramLimitExceeded => "54000",
             GroupingError => "42803",
             InvalidColumnDefinition => "42611",
             InvalidTableDefinition => "42P16",

@@ -100,6 +100,7 @@ async fn read_rows(services: &Arc<Services>, catalog: Arc<Catalog>, txn: &Transa
         catalog,
         search_path: vec![schema.to_string()],
         rowid_table: None,
+        pseudo_columns: false,
         writes: Arc::default(),
         session: SessionInfo::default(),
     });

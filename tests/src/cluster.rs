@@ -43,7 +43,8 @@ impl Cluster {
         cluster
     }
 
-    /// A new cluster whose `s3://` locations are served by the S3 server at `s3_endpoint`.
+    /// A new cluster whose `s3://` locations are served by the S3 server at `s3_endpoint`, with
+    /// the test server's keys as the cluster's own (what IAM_ROLE stands for).
     pub async fn start_with_s3(nodes: u32, slices_per_node: u32, s3_endpoint: &str) -> Cluster {
         let temp = tempfile::tempdir().expect("temporary directory");
         let dir = temp.path().to_path_buf();
@@ -100,12 +101,20 @@ impl Cluster {
             .expect("compute node starts");
             compute.push(address.to_string());
         }
+        let mut s3 = blueshift_compute::s3::S3Config::new(s3_endpoint, dir.join("s3"));
+        if s3.endpoint.is_some() {
+            s3.credentials = blueshift_compute::s3::S3Credentials {
+                access_key_id: Some(crate::s3::ACCESS_KEY_ID.into()),
+                secret_access_key: Some(crate::s3::SECRET_ACCESS_KEY.into()),
+                ..Default::default()
+            };
+        }
         let config = LeaderConfig {
             data_dir: dir.join("leader"),
             listen: "127.0.0.1:0".parse().unwrap(),
             compute,
             password: None,
-            s3: blueshift_compute::s3::S3Config::new(s3_endpoint, dir.join("s3")),
+            s3,
             auto_all_max_rows,
         };
         let (leader, _) = start_leader(config, stopped(receiver)).await.expect("leader starts");

@@ -3,9 +3,11 @@
 //! as against AWS (signing, path-style requests, paginated listings).
 //!
 //! s3s-fs keeps bucket `b`'s object `k` as the file `<root>/b/k`, so tests create buckets and
-//! objects directly on disk and read them back only through S3.
+//! objects directly on disk and read them back only through S3. The server logs every request
+//! it receives, so a test can assert what was (and was not) fetched.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -23,6 +25,8 @@ pub struct TestS3 {
     pub endpoint: String,
     root: tempfile::TempDir,
     task: JoinHandle<()>,
+    /// `METHOD /bucket/key?query` of every request received, in order.
+    requests: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestS3 {
@@ -36,18 +40,36 @@ impl TestS3 {
         };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let endpoint = format!("http://{}", listener.local_addr().expect("address"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&requests);
         let task = tokio::spawn(async move {
             let http = ConnBuilder::new(TokioExecutor::new());
             while let Ok((socket, _)) = listener.accept().await {
+                let service = service.clone();
+                let log = Arc::clone(&log);
+                let logged = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    log.lock().unwrap().push(format!("{} {}", request.method(), request.uri()));
+                    hyper::service::Service::call(&service, request)
+                });
                 let connection = http
-                    .serve_connection(TokioIo::new(socket), service.clone())
+                    .serve_connection(TokioIo::new(socket), logged)
                     .into_owned();
                 tokio::spawn(async move {
                     let _ = connection.await;
                 });
             }
         });
-        TestS3 { endpoint, root, task }
+        TestS3 {
+            endpoint,
+            root,
+            task,
+            requests,
+        }
+    }
+
+    /// The requests received so far (`GET /bucket/key`, ...), and forgets them.
+    pub fn take_requests(&self) -> Vec<String> {
+        std::mem::take(&mut *self.requests.lock().unwrap())
     }
 
     pub fn root(&self) -> &Path {

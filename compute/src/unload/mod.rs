@@ -55,6 +55,7 @@ impl UnloadSpec {
         S3Config {
             endpoint: self.endpoint.clone(),
             local_root: self.local_root.clone(),
+            credentials: self.credentials.clone(),
         }
     }
 

@@ -5,6 +5,7 @@
 //! at commit (see `txn`), so DDL is transactional like in Redshift: a rolled-back CREATE TABLE
 //! leaves nothing behind, and other sessions see the change only once it commits.
 
+pub mod external;
 pub mod provider;
 pub mod types;
 
@@ -35,6 +36,11 @@ pub struct SchemaDef {
     pub owner: String,
     pub tables: BTreeMap<String, TableDef>,
     pub views: BTreeMap<String, ViewDef>,
+    /// Set for a schema made by CREATE EXTERNAL SCHEMA, which holds only external tables.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external: Option<external::ExternalSchema>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub external_tables: BTreeMap<String, external::ExternalTableDef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,6 +254,8 @@ impl Catalog {
                 owner: owner.to_string(),
                 tables: BTreeMap::new(),
                 views: BTreeMap::new(),
+                external: None,
+                external_tables: BTreeMap::new(),
             },
         );
         Ok(true)
@@ -264,7 +272,7 @@ impl Catalog {
                 format!("schema \"{name}\" does not exist"),
             ));
         };
-        if !cascade && (!schema.tables.is_empty() || !schema.views.is_empty()) {
+        if !cascade && (!schema.tables.is_empty() || !schema.views.is_empty() || !schema.external_tables.is_empty()) {
             return Err(Error::new(
                 SqlState::DependentObjectsStillExist,
                 format!("cannot drop schema {name} because other objects depend on it"),
@@ -279,7 +287,18 @@ impl Catalog {
     pub fn relation_exists(&self, schema: &str, name: &str) -> bool {
         self.schemas
             .get(schema)
-            .is_some_and(|s| s.tables.contains_key(name) || s.views.contains_key(name))
+            .is_some_and(|s| s.tables.contains_key(name) || s.views.contains_key(name) || s.external_tables.contains_key(name))
+    }
+
+    pub fn external_table(&self, schema: &str, name: &str) -> Option<&external::ExternalTableDef> {
+        self.schemas.get(schema)?.external_tables.get(name)
+    }
+
+    pub fn external_table_mut(&mut self, schema: &str, name: &str) -> Result<&mut external::ExternalTableDef> {
+        self.schemas
+            .get_mut(schema)
+            .and_then(|s| s.external_tables.get_mut(name))
+            .ok_or_else(|| Error::undefined_table(name))
     }
 
     pub fn table(&self, schema: &str, name: &str) -> Option<&TableDef> {
@@ -313,7 +332,20 @@ impl Catalog {
         Ok(())
     }
 
+    /// Refuses local tables and views in an external schema.
+    fn check_local(&self, schema: &str) -> Result<()> {
+        if self.schema(schema)?.external.is_some() {
+            return Err(Error::new(
+                SqlState::WrongObjectType,
+                format!("cannot create a local table or view in external schema \"{schema}\""),
+            )
+            .with_hint("Use CREATE EXTERNAL TABLE."));
+        }
+        Ok(())
+    }
+
     pub fn add_table(&mut self, schema: &str, table: TableDef) -> Result<()> {
+        self.check_local(schema)?;
         self.check_free(schema, &table.name)?;
         self.schema_mut(schema)?
             .tables
@@ -322,6 +354,7 @@ impl Catalog {
     }
 
     pub fn add_view(&mut self, schema: &str, view: ViewDef, or_replace: bool) -> Result<()> {
+        self.check_local(schema)?;
         if self.schema(schema)?.tables.contains_key(&view.name)
             || (!or_replace && self.schema(schema)?.views.contains_key(&view.name))
         {
@@ -332,6 +365,27 @@ impl Catalog {
         }
         self.schema_mut(schema)?.views.insert(view.name.clone(), view);
         Ok(())
+    }
+
+    pub fn add_external_table(&mut self, schema: &str, table: external::ExternalTableDef) -> Result<()> {
+        if self.schema(schema)?.external.is_none() {
+            return Err(Error::new(
+                SqlState::WrongObjectType,
+                format!("schema \"{schema}\" is not an external schema"),
+            ));
+        }
+        self.check_free(schema, &table.name)?;
+        self.schema_mut(schema)?
+            .external_tables
+            .insert(table.name.clone(), table);
+        Ok(())
+    }
+
+    pub fn remove_external_table(&mut self, schema: &str, name: &str) -> Result<external::ExternalTableDef> {
+        self.schema_mut(schema)?
+            .external_tables
+            .remove(name)
+            .ok_or_else(|| Error::undefined_table(name))
     }
 
     pub fn remove_table(&mut self, schema: &str, name: &str) -> Result<TableDef> {

@@ -62,6 +62,9 @@ pub struct QueryContext {
     pub search_path: Vec<String>,
     /// A table whose scans also return `__rowid` (DELETE and UPDATE name rows through it).
     pub rowid_table: Option<(String, String)>,
+    /// Whether external tables show the `"$path"` and `"$size"` pseudo-columns: only when the
+    /// statement names one, as they are not part of `SELECT *`.
+    pub pseudo_columns: bool,
     pub writes: Arc<WriteLog>,
     pub session: SessionInfo,
 }
@@ -210,6 +213,7 @@ impl fmt::Debug for BlueshiftSchema {
 /// A relation found by name.
 enum Relation<'a> {
     Table(&'a str, &'a TableDef),
+    External(&'a str, &'a super::external::ExternalTableDef),
     View(&'a ViewDef),
     System(Arc<dyn SystemTable>),
 }
@@ -222,6 +226,9 @@ fn find<'a>(catalog: &'a Catalog, schemas: &'a [String], name: &str) -> Option<R
         let s = catalog.schemas.get(schema)?;
         if let Some(table) = s.tables.get(name) {
             return Some(Relation::Table(schema, table));
+        }
+        if let Some(table) = s.external_tables.get(name) {
+            return Some(Relation::External(schema, table));
         }
         s.views.get(name).map(Relation::View)
     })
@@ -237,7 +244,7 @@ impl SchemaProvider for BlueshiftSchema {
             .schemas
             .iter()
             .filter_map(|s| context.catalog.schemas.get(s))
-            .flat_map(|s| s.tables.keys().chain(s.views.keys()).cloned())
+            .flat_map(|s| s.tables.keys().chain(s.views.keys()).chain(s.external_tables.keys()).cloned())
             .collect();
         for table in crate::system::system_tables() {
             if self.schemas.iter().any(|s| s == table.schema_name()) {
@@ -263,6 +270,12 @@ impl SchemaProvider for BlueshiftSchema {
                     with_rowid,
                 )?)))
             }
+            Some(Relation::External(schema, table)) => Ok(Some(Arc::new(super::external::provider(
+                schema,
+                table,
+                &context,
+                &self.services,
+            )))),
             Some(Relation::View(view)) => {
                 let plan = plan_view(&self.cell, &self.services, view).await?;
                 Ok(Some(Arc::new(ViewTable::new(plan, Some(view.sql.clone())))))

@@ -9,6 +9,7 @@ pub mod cursor;
 pub mod drop;
 pub mod dml;
 pub mod explain;
+pub mod external;
 pub mod query;
 pub mod schema;
 pub mod truncate;
@@ -51,8 +52,20 @@ pub async fn execute(ctx: &mut StatementContext<'_>) -> Result<StatementResult> 
 async fn route(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     let statement = ctx.statement;
     let k = |words: &[&str]| statement.starts_with(words);
-    if k(&["CREATE", "EXTERNAL"]) || k(&["DROP", "EXTERNAL"]) {
-        return Err(Error::unsupported("external schemas and tables (Spectrum) are not supported yet"));
+    if k(&["CREATE", "EXTERNAL", "SCHEMA"]) {
+        return external::create_schema(ctx).await;
+    }
+    if k(&["CREATE", "EXTERNAL", "TABLE"]) {
+        return external::create_table(ctx).await;
+    }
+    if k(&["DROP", "EXTERNAL", "TABLE"]) {
+        return external::drop_table(ctx).await;
+    }
+    if k(&["ALTER", "TABLE"]) && let Some(result) = external::alter(ctx).await? {
+        return Ok(result);
+    }
+    if matches!(statement.first(), "UPDATE" | "DELETE" | "TRUNCATE") {
+        external::refuse_write(ctx)?;
     }
     if k(&["CREATE", "SCHEMA"]) {
         return schema::create(ctx).await;

@@ -9,6 +9,7 @@
 //! - A scan of a KEY or EVEN table is *sliced*: each slice's rows, stored by the table's
 //!   distribution; a KEY table's rows are placed by the stable hash of its distkey.
 //! - A scan of a DISTSTYLE ALL table is *replicated*: every node reads its own full copy.
+//! - A scan of an external table is *sliced* without a key: its files are dealt to the slices.
 //! - Filters, projections, partial aggregates, per-partition sorts and limits stay where their
 //!   input is. A final aggregate whose groups include the distkey completes on the compute nodes.
 //! - A join of two tables placed by the join key runs where they are (DS_DIST_NONE); with a
@@ -25,6 +26,7 @@ use std::sync::Arc;
 use blueshift_compute::shuffle::slice_route;
 use blueshift_compute::unload::UnloadExec;
 use blueshift_compute::{SliceDispatch, SliceScanExec};
+use blueshift_spectrum::ExternalScanExec;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{DataFusionError, JoinType, Result, ScalarValue};
 use datafusion::config::ConfigOptions;
@@ -239,6 +241,13 @@ impl DistributeScans {
                 }),
                 _ => Ok(Placed::leader(rebuild(plan, vec![self.on_leader(input)?])?)),
             };
+        }
+        // An external table's files are dealt to the slices; any node can read any of them.
+        if let Some(scan) = plan.downcast_ref::<ExternalScanExec>() {
+            return Ok(Placed {
+                plan: Arc::new(scan.per_node(self.layout.partitions())),
+                place: Place::Sliced(None),
+            });
         }
         if let Some(join) = plan.downcast_ref::<HashJoinExec>() {
             return self.place_hash_join(plan, join, config);
@@ -565,7 +574,7 @@ fn cooperative_joins(plan: Arc<dyn ExecutionPlan>) -> Result<Arc<dyn ExecutionPl
 
 impl PhysicalOptimizerRule for DistributeScans {
     fn optimize(&self, plan: Arc<dyn ExecutionPlan>, config: &ConfigOptions) -> Result<Arc<dyn ExecutionPlan>> {
-        let has_scan = plan.exists(|node| Ok(node.is::<SliceScanExec>()))?;
+        let has_scan = plan.exists(|node| Ok(node.is::<SliceScanExec>() || node.is::<ExternalScanExec>()))?;
         let plan = if has_scan {
             let placed = self.place(&plan, config)?;
             self.on_leader(placed)?

@@ -15,6 +15,7 @@
 use std::sync::Arc;
 
 use blueshift_compute::{SliceDispatch, SliceScanExec, estimated_width};
+use blueshift_spectrum::{ExternalScanExec, FileFormat};
 use datafusion::common::JoinType;
 use datafusion::physical_expr::PhysicalExpr;
 use datafusion::physical_expr::expressions::Column;
@@ -27,6 +28,9 @@ use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::sorts::sort_preserving_merge::SortPreservingMergeExec;
 use datafusion::physical_expr::LexOrdering;
 use datafusion_distributed::{NetworkBroadcastExec, NetworkCoalesceExec, NetworkShuffleExec};
+
+/// The step bringing an external table's rows into the cluster.
+const S3_QUERY_SCAN: &str = "XN S3 Query Scan";
 
 /// Steps that run on the leader cost this much more, as in Redshift, so they stand out.
 const LEADER_COST: f64 = 1e12;
@@ -157,7 +161,12 @@ impl Renderer {
         if let Some(filter) = plan.downcast_ref::<FilterExec>() {
             // Redshift shows a filter on the step it filters.
             let mut step = self.step(filter.input());
-            step.details.push(format!("Filter: {}", expression(filter.predicate())));
+            let filter_line = format!("Filter: {}", expression(filter.predicate()));
+            // Redshift shows an external scan's filter on the S3 scan inside it.
+            match step.children.first_mut() {
+                Some(s3_scan) if step.label.starts_with(S3_QUERY_SCAN) => s3_scan.details.push(filter_line),
+                _ => step.details.push(filter_line),
+            }
             step.rows = estimated_rows(plan).unwrap_or(step.rows);
             step.actual = self.actual(plan, false).or(step.actual);
             return step;
@@ -172,6 +181,9 @@ impl Renderer {
         }
         if let Some(scan) = plan.downcast_ref::<SliceScanExec>() {
             return self.scan(plan, scan);
+        }
+        if let Some(scan) = plan.downcast_ref::<ExternalScanExec>() {
+            return self.external_scan(plan, scan);
         }
         if let Some(join) = plan.downcast_ref::<HashJoinExec>() {
             return self.hash_join(plan, join);
@@ -225,6 +237,44 @@ impl Renderer {
             total: rows * ROW_COST,
             actual: self.actual(plan, false),
             children: Vec::new(),
+        }
+    }
+
+    /// Redshift's two steps for an external table: the Spectrum layer's `S3 Seq Scan` inside
+    /// the `XN S3 Query Scan` that brings its rows into the cluster.
+    fn external_scan(&mut self, plan: &Arc<dyn ExecutionPlan>, scan: &ExternalScanExec) -> Step {
+        let rows = estimated_rows(plan).unwrap_or(1.0);
+        let spec = scan.spec();
+        let format = match spec.format {
+            FileFormat::Parquet => "PARQUET",
+            FileFormat::Text { .. } => "TEXT",
+        };
+        let mut details = Vec::new();
+        if self.analyzed
+            && let Some(metrics) = plan.metrics()
+        {
+            let count = |name: &str| metrics.sum_by_name(name).map_or(0, |v| v.as_usize());
+            details.push(format!("Files: read={} bytes={}", count("files_read"), count("file_bytes")));
+        }
+        let s3_scan = Step {
+            label: format!("S3 Seq Scan {} location:\"{}\" format:{format}", spec.table_name, spec.location),
+            details,
+            rows,
+            width: width(plan),
+            startup: 0.0,
+            total: rows * ROW_COST,
+            actual: self.actual(plan, false),
+            children: Vec::new(),
+        };
+        Step {
+            label: format!("{S3_QUERY_SCAN} {}", spec.table_name.rsplit('.').next().unwrap_or_default()),
+            details: Vec::new(),
+            rows,
+            width: width(plan),
+            startup: 0.0,
+            total: rows * ROW_COST * 2.0,
+            actual: self.actual(plan, false),
+            children: vec![s3_scan],
         }
     }
 

@@ -492,7 +492,7 @@ impl Session {
             return Err(Error::in_failed_transaction());
         }
         if let Block::Open(txn) = &*block {
-            let (state, _) = self.query_context(txn, None);
+            let (state, _) = self.query_context(txn, statement, None);
             let description = handler::describe(self, state, statement).await;
             if description.is_err()
                 && let Block::Open(txn) = std::mem::replace(&mut *block, Block::Failed)
@@ -504,14 +504,14 @@ impl Session {
         }
         drop(block);
         let txn = txns.begin().await?;
-        let (state, _) = self.query_context(&txn, None);
+        let (state, _) = self.query_context(&txn, statement, None);
         let description = handler::describe(self, state, statement).await;
         txns.abort(txn).await;
         description
     }
 
     /// The DataFusion state for one statement of `txn`.
-    pub fn query_context(&self, txn: &Transaction, rowid_table: Option<(String, String)>) -> (SessionState, Arc<WriteLog>) {
+    pub fn query_context(&self, txn: &Transaction, statement: &StatementText, rowid_table: Option<(String, String)>) -> (SessionState, Arc<WriteLog>) {
         let catalog = txn.catalog();
         let search_path = self.search_path(&catalog);
         let writes = Arc::new(WriteLog::default());
@@ -520,6 +520,8 @@ impl Session {
             catalog,
             search_path,
             rowid_table,
+            pseudo_columns: self.settings().get("spectrum_enable_pseudo_columns").is_none_or(|v| !matches!(v.to_ascii_lowercase().as_str(), "false" | "off" | "0"))
+                && (statement.text.contains("\"$path\"") || statement.text.contains("\"$size\"")),
             writes: Arc::clone(&writes),
             session: SessionInfo {
                 pid: self.pid,
@@ -605,7 +607,7 @@ impl<'a> StatementContext<'a> {
     }
 
     pub fn state(&self, rowid_table: Option<(String, String)>) -> (SessionState, Arc<WriteLog>) {
-        self.session.query_context(self.txn, rowid_table)
+        self.session.query_context(self.txn, self.statement, rowid_table)
     }
 
     /// Records a statement's writes in its transaction.

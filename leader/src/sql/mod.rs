@@ -3,6 +3,7 @@
 
 pub mod cast_types;
 pub mod column_names;
+pub mod external;
 pub mod options;
 pub mod pg_compat;
 pub mod table_attributes;
@@ -406,8 +407,8 @@ pub fn split_statements(sql: &str) -> Result<Vec<StatementText>> {
     Ok(statements)
 }
 
-/// Parses one statement.
-pub fn parse_statement(text: &str) -> Result<Statement> {
+/// Runs `parse` over a statement's tokens, for grammars sqlparser does not know.
+pub fn with_parser<T>(text: &str, parse: impl FnOnce(&mut Parser) -> Result<T>) -> Result<T> {
     // sqlparser accepts E'...' strings only under its PostgreSQL dialect; psql sends them, so
     // they are handed to the parser as plain strings (the tokenizer already applied the escapes).
     let tokens = tokenize(text)?
@@ -417,9 +418,14 @@ pub fn parse_statement(text: &str) -> Result<Statement> {
             _ => t,
         })
         .collect();
-    let mut statements = Parser::new(&BlueshiftDialect::default())
-        .with_tokens_with_locations(tokens)
-        .parse_statements()?;
+    let dialect = BlueshiftDialect::default();
+    let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
+    parse(&mut parser)
+}
+
+/// Parses one statement.
+pub fn parse_statement(text: &str) -> Result<Statement> {
+    let mut statements = with_parser(text, |parser| Ok(parser.parse_statements()?))?;
     match statements.len() {
         1 => Ok(statements.remove(0)),
         0 => Err(Error::syntax("syntax error: empty statement")),

@@ -20,8 +20,13 @@ mod stv_sessions;
 mod stv_slices;
 mod stv_tbl_perm;
 mod svl_qlog;
+pub mod svl_s3partition;
 mod svl_statementtext;
 mod svv_columns;
+mod svv_external_columns;
+mod svv_external_partitions;
+mod svv_external_schemas;
+mod svv_external_tables;
 mod svv_table_info;
 mod svv_tables;
 
@@ -62,6 +67,14 @@ impl SystemContext<'_> {
     /// Every visible segment column of every table, from all nodes.
     pub async fn blocks(&self) -> Result<Vec<Block>> {
         self.cluster.blocklist(None, self.snapshot).await
+    }
+
+    /// Every external table with its schema.
+    pub fn external_tables(&self) -> impl Iterator<Item = (&SchemaDef, &crate::catalog::external::ExternalTableDef)> {
+        self.catalog
+            .schemas
+            .values()
+            .flat_map(|s| s.external_tables.values().map(move |t| (s, t)))
     }
 
     /// Every table with its schema.
@@ -186,6 +199,13 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
     tables.extend(information_schema::tables());
     // Appended last: a table's position gives its OID, which must not move.
     tables.push(table::<stv_load_state::StvLoadState>());
+    tables.extend([
+        table::<svv_external_schemas::SvvExternalSchemas>(),
+        table::<svv_external_tables::SvvExternalTables>(),
+        table::<svv_external_columns::SvvExternalColumns>(),
+        table::<svv_external_partitions::SvvExternalPartitions>(),
+        table::<svl_s3partition::SvlS3Partition>(),
+    ]);
     tables
 }
 

@@ -84,6 +84,17 @@ struct Inner {
     running: BTreeMap<i32, QueryRecord>,
     sessions: BTreeMap<i32, SessionRecord>,
     load_errors: VecDeque<(i64, LoadError)>,
+    s3_partitions: VecDeque<S3PartitionScan>,
+}
+
+/// How many of an external table's partitions a query's scan kept (SVL_S3PARTITION).
+#[derive(Debug, Clone)]
+pub struct S3PartitionScan {
+    pub query: i64,
+    pub table: String,
+    pub time: i64,
+    pub total: u64,
+    pub qualified: u64,
 }
 
 #[derive(Default)]
@@ -194,5 +205,24 @@ impl QueryLog {
     /// Load errors with the time they were recorded.
     pub fn load_errors(&self) -> Vec<(i64, LoadError)> {
         self.inner.lock().unwrap().load_errors.iter().cloned().collect()
+    }
+}
+
+impl QueryLog {
+    /// Records a partition pruning decision for the statement `pid` is running.
+    pub fn record_s3_partitions(&self, pid: i32, table: &str, total: usize, qualified: usize) {
+        let query = self.running_query(pid).unwrap_or(0);
+        let scan = S3PartitionScan {
+            query,
+            table: table.to_string(),
+            time: now_micros(),
+            total: total as u64,
+            qualified: qualified as u64,
+        };
+        push_bounded(&mut self.inner.lock().unwrap().s3_partitions, scan);
+    }
+
+    pub fn s3_partitions(&self) -> Vec<S3PartitionScan> {
+        self.inner.lock().unwrap().s3_partitions.iter().cloned().collect()
     }
 }

@@ -13,6 +13,7 @@ mod format_compatibility;
 mod node_failure;
 mod protocol;
 mod s3_store;
+mod spectrum;
 mod tpch;
 mod unload;
 mod unload_roundtrip;

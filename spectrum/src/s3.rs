@@ -18,13 +18,18 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{BackoffConfig, ObjectMeta, ObjectStore, RetryConfig};
 
-/// Where S3 objects live for this process.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+/// Where S3 objects live for this process. It travels with external-table scans to the compute
+/// nodes, which reach the same endpoint (or, on one machine, the same embedded store).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct S3Config {
     /// An S3-compatible endpoint (`http://127.0.0.1:9000`); `None` uses the embedded store.
     pub endpoint: Option<String>,
     /// The embedded store's root: bucket `b` is the folder `<local_root>/b`.
     pub local_root: PathBuf,
+    /// The cluster's own keys, standing in for its IAM role: used when a statement names none
+    /// (external schemas, COPY with IAM_ROLE). Without them, the `AWS_*` environment is used.
+    #[serde(default)]
+    pub credentials: S3Credentials,
 }
 
 impl S3Config {
@@ -33,7 +38,11 @@ impl S3Config {
         let endpoint = endpoint
             .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
             .filter(|e| !e.is_empty());
-        S3Config { endpoint, local_root }
+        S3Config {
+            endpoint,
+            local_root,
+            credentials: S3Credentials::default(),
+        }
     }
 }
 
@@ -118,7 +127,8 @@ fn retry() -> RetryConfig {
     }
 }
 
-/// The store holding `bucket`, signed with `credentials` when they name keys.
+/// The store holding `bucket`, signed with `credentials` when they name keys, else with the
+/// cluster's own.
 pub fn bucket_store(
     config: &S3Config,
     bucket: &str,
@@ -141,6 +151,11 @@ pub fn bucket_store(
         .with_virtual_hosted_style_request(false)
         .with_bucket_name(bucket)
         .with_retry(retry());
+    let credentials = if credentials.access_key_id.is_some() {
+        credentials
+    } else {
+        &config.credentials
+    };
     if let (Some(key), Some(secret)) = (&credentials.access_key_id, &credentials.secret_access_key) {
         builder = builder.with_access_key_id(key).with_secret_access_key(secret);
         if let Some(token) = &credentials.session_token {
