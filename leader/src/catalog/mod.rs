@@ -105,6 +105,9 @@ pub struct TableDef {
     pub unique_keys: Vec<Vec<String>>,
     #[serde(default)]
     pub foreign_keys: Vec<ForeignKey>,
+    /// COMMENT ON text (`obj_description`, `col_description`, `pg_description`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,6 +134,9 @@ pub struct ColumnDef {
     /// written before the column existed read as.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing_value: Option<String>,
+    /// COMMENT ON text (`obj_description`, `col_description`, `pg_description`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +156,9 @@ pub struct ViewDef {
     /// Column names given in `CREATE VIEW v (a, b)`.
     pub columns: Vec<String>,
     pub no_schema_binding: bool,
+    /// COMMENT ON VIEW text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
 }
 
 impl TableDef {
@@ -312,6 +321,28 @@ impl Catalog {
             .ok_or_else(|| Error::undefined_table(name))
     }
 
+    /// Every COMMENT ON: (relation oid, column number from 1 or 0 for the relation, text).
+    pub fn comments(&self) -> Vec<(u32, i32, &str)> {
+        let mut comments = Vec::new();
+        for schema in self.schemas.values() {
+            for table in schema.tables.values() {
+                comments.extend(table.comment.as_deref().map(|c| (table.oid, 0, c)));
+                for (i, column) in table.columns.iter().enumerate() {
+                    comments.extend(column.comment.as_deref().map(|c| (table.oid, i as i32 + 1, c)));
+                }
+            }
+            for view in schema.views.values() {
+                comments.extend(view.comment.as_deref().map(|c| (view.oid, 0, c)));
+            }
+        }
+        comments
+    }
+
+    /// The comment on relation `oid` (`column` 0) or on its column number `column`.
+    pub fn comment(&self, oid: u32, column: i32) -> Option<&str> {
+        self.comments().into_iter().find(|(o, n, _)| *o == oid && *n == column).map(|(_, _, c)| c)
+    }
+
     pub fn view(&self, schema: &str, name: &str) -> Option<&ViewDef> {
         self.schemas.get(schema)?.views.get(name)
     }
@@ -466,6 +497,7 @@ mod tests {
             sql: "select 1".into(),
             columns: vec![],
             no_schema_binding: false,
+            comment: None,
         };
         c.add_view("s", view, false).unwrap();
         assert_eq!(

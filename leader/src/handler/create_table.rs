@@ -78,6 +78,7 @@ impl Builder {
                 primary_key: Vec::new(),
                 unique_keys: Vec::new(),
                 foreign_keys: Vec::new(),
+                comment: None,
             },
             column_dist_key: None,
             column_sort_key: Vec::new(),
@@ -128,6 +129,7 @@ impl Builder {
             identity: None,
             encoding: String::new(),
             missing_value: None,
+            comment: None,
         });
         Ok(self.table.columns.last_mut().expect("just pushed"))
     }

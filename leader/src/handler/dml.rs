@@ -250,16 +250,58 @@ pub async fn update(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
 }
 
 pub async fn describe(state: SessionState, statement: &StatementText) -> Result<Description> {
-    // Only INSERT's parameters can be typed without running it; UPDATE and DELETE rewrite into a
-    // query whose parameters the client's types (or text) bind.
-    if statement.first() != "INSERT" {
-        return Ok(Description::default());
-    }
-    let plan = query::plan(&state, parse_statement(&statement.text)?, None).await?;
+    // INSERT plans as it is. UPDATE and DELETE are typed through a SELECT over the same tables
+    // with the same conditions, comparing each assigned column with its new value (clients such
+    // as asyncpg need the parameter count and types before they bind).
+    let parsed = parse_statement(&statement.text)?;
+    let plan = match &parsed {
+        Statement::Insert(_) => query::plan(&state, parsed, None).await?,
+        other => {
+            // A probe that does not plan leaves the types to the client, as before.
+            let probe = parameter_probe(other).and_then(|p| parse_statement(&p).ok());
+            match probe {
+                Some(probe) => match query::plan(&state, probe, None).await {
+                    Ok(plan) => plan,
+                    Err(_) => return Ok(Description::default()),
+                },
+                None => return Ok(Description::default()),
+            }
+        }
+    };
     Ok(Description {
         params: query::parameter_types(&plan)?,
         schema: None,
     })
+}
+
+/// A SELECT whose parameters are those of an UPDATE or DELETE, with the same types.
+fn parameter_probe(statement: &Statement) -> Option<String> {
+    let join = |tables: &[sqlparser::ast::TableWithJoins]| tables.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+    let condition = |selection: &Option<sqlparser::ast::Expr>| selection.as_ref().map(|e| format!(" WHERE {e}")).unwrap_or_default();
+    match statement {
+        Statement::Update(update) => {
+            let comparisons: Vec<String> = update
+                .assignments
+                .iter()
+                .filter_map(|a| match &a.target {
+                    sqlparser::ast::AssignmentTarget::ColumnName(column) => Some(format!("{column} = ({})", a.value)),
+                    sqlparser::ast::AssignmentTarget::Tuple(_) => None,
+                })
+                .collect();
+            let mut tables = vec![update.table.clone()];
+            if let Some(sqlparser::ast::UpdateTableFromKind::BeforeSet(from) | sqlparser::ast::UpdateTableFromKind::AfterSet(from)) = &update.from {
+                tables.extend(from.iter().cloned());
+            }
+            Some(format!("SELECT {} FROM {}{}", comparisons.join(", "), join(&tables), condition(&update.selection)))
+        }
+        Statement::Delete(delete) => {
+            let (sqlparser::ast::FromTable::WithFromKeyword(from) | sqlparser::ast::FromTable::WithoutKeyword(from)) = &delete.from;
+            let mut tables = from.clone();
+            tables.extend(delete.using.iter().flatten().cloned());
+            Some(format!("SELECT 1 FROM {}{}", join(&tables), condition(&delete.selection)))
+        }
+        _ => None,
+    }
 }
 
 #[cfg(test)]

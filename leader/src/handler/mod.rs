@@ -3,6 +3,7 @@
 //! DataFusion through [`query`].
 
 pub mod alter_table;
+pub mod comment;
 pub mod copy;
 pub mod create_table;
 pub mod cursor;
@@ -92,7 +93,8 @@ async fn route(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         "CLOSE" => cursor::close(ctx).await,
         "COPY" => copy::copy(ctx).await,
         "UNLOAD" => unload::unload(ctx).await,
-        "VACUUM" | "GRANT" | "REVOKE" | "COMMENT" => Err(Error::unsupported(
+        "COMMENT" => comment::comment(ctx).await,
+        "VACUUM" | "GRANT" | "REVOKE" => Err(Error::unsupported(
             format!("{} is not supported yet", statement.first()),
         )),
         _ => {

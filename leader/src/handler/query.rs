@@ -42,15 +42,34 @@ pub async fn query(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
 /// Plans a parsed statement, binding the extended protocol's parameters.
 pub async fn plan(state: &SessionState, mut statement: Statement, params: Option<ParamValues>) -> Result<LogicalPlan> {
     crate::sql::pg_compat::rewrite(&mut statement);
+    crate::sql::redshift_idioms::rewrite(&mut statement);
     crate::sql::column_names::name_columns(&mut statement);
     crate::sql::cast_types::normalize_casts(&mut statement);
-    let plan = state
-        .statement_to_plan(DfStatement::Statement(Box::new(statement)))
-        .await?;
+    // Each retry replaces one lateral alias; an alias of itself would never plan, hence a bound.
+    let mut retries = 0;
+    let plan = loop {
+        match state.statement_to_plan(DfStatement::Statement(Box::new(statement.clone()))).await {
+            Err(e) if retries < 8 && missing_column(&e).is_some_and(|c| crate::sql::lateral_alias::substitute(&mut statement, &c)) => {
+                retries += 1;
+            }
+            result => break result?,
+        }
+    };
     Ok(match params {
         Some(params) => plan.with_param_values(params)?,
         None => plan,
     })
+}
+
+/// The unqualified column that planning could not find, if that is why it failed.
+fn missing_column(e: &DataFusionError) -> Option<String> {
+    match e.find_root() {
+        DataFusionError::SchemaError(error, _) => match error.as_ref() {
+            datafusion::common::SchemaError::FieldNotFound { field, .. } if field.relation.is_none() => Some(field.name.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// Optimizes, distributes and starts a logical plan.

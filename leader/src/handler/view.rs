@@ -41,6 +41,7 @@ pub async fn create(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
             sql,
             columns,
             no_schema_binding: view.with_no_schema_binding,
+            comment: None,
         },
         view.or_replace,
     )?;

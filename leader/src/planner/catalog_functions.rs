@@ -190,7 +190,20 @@ fn always_visible(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     boolean((!arg(args, 0).is_null()).then_some(true))
 }
 
-/// Comments are not stored yet (COMMENT is not supported): no object has a description.
+/// `obj_description(oid [, catalog])`: the COMMENT ON text of a relation. Only relations have
+/// comments, and relation OIDs are unique, so the catalog name needs no checking.
+fn obj_description(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
+    text(as_oid(arg(args, 0)).and_then(|oid| context.catalog.comment(oid, 0).map(String::from)))
+}
+
+/// `col_description(table oid, column number)`.
+fn col_description(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
+    let column = as_int(arg(args, 1)).and_then(|n| i32::try_from(n).ok()).filter(|n| *n > 0);
+    let comment = as_oid(arg(args, 0)).zip(column).and_then(|(oid, n)| context.catalog.comment(oid, n));
+    text(comment.map(String::from))
+}
+
+/// Comments on shared objects (databases, users) are not stored.
 fn no_description(_: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
     text(None)
 }
@@ -349,8 +362,8 @@ pub fn catalog_functions(cell: &Arc<ContextCell>) -> Vec<Arc<ScalarUDF>> {
         ("pg_table_is_visible", &[1], bool_type.clone(), table_is_visible),
         ("pg_type_is_visible", &[1], bool_type.clone(), always_visible),
         ("pg_function_is_visible", &[1], bool_type.clone(), always_visible),
-        ("obj_description", &[1, 2], text_type.clone(), no_description),
-        ("col_description", &[2], text_type.clone(), no_description),
+        ("obj_description", &[1, 2], text_type.clone(), obj_description),
+        ("col_description", &[2], text_type.clone(), col_description),
         ("shobj_description", &[2], text_type.clone(), no_description),
         ("has_table_privilege", &[2, 3], bool_type.clone(), has_privilege),
         ("has_schema_privilege", &[2, 3], bool_type.clone(), has_privilege),

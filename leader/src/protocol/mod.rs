@@ -18,12 +18,18 @@ use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::{Format, Portal};
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::copy::CopyHandler;
-use pgwire::api::results::{CopyResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
+use pgwire::api::results::{CopyResponse, DescribeResponse, FieldFormat, FieldInfo, QueryResponse, Response, Tag};
 use pgwire::api::stmt::{QueryParser, StoredStatement};
 use pgwire::api::store::PortalStore;
 use pgwire::api::{ClientInfo, ClientPortalStore, PgWireConnectionState, PgWireServerHandlers, Type};
 use pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use pgwire::api::DEFAULT_NAME;
 use pgwire::messages::cancel::CancelRequest;
+use pgwire::api::store::Entry;
+use pgwire::messages::data::{NoData, ParameterDescription};
+use pgwire::messages::extendedquery::{
+    Close, CloseComplete, Describe, Parse, ParseComplete, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+};
 use pgwire::messages::response::{NoticeResponse, ReadyForQuery, TransactionStatus};
 use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus, SecretKey};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -144,6 +150,9 @@ impl Handlers {
             ("DateStyle", settings.get("datestyle").unwrap_or("ISO, MDY").to_string()),
             ("integer_datetimes", "on".to_string()),
             ("is_superuser", if user == SUPERUSER { "on" } else { "off" }.to_string()),
+            // Drivers recognise Redshift by this parameter (asyncpg then skips CLOSE ALL,
+            // advisory locks and LISTEN when it resets a connection).
+            ("padb_revision", env!("CARGO_PKG_VERSION").to_string()),
             ("server_encoding", "UTF8".to_string()),
             ("server_version", "8.0.2".to_string()),
             ("session_authorization", user.clone()),
@@ -322,6 +331,7 @@ impl SimpleQueryHandler for Handlers {
                 Err(e) => responses.push(Response::Error(Box::new(e.into()))),
             }
         }
+        close_deallocated(client, &session);
         if responses.is_empty() {
             responses.push(Response::EmptyQuery);
         }
@@ -371,6 +381,17 @@ impl CopyHandler for Handlers {
             SqlState::QueryCanceled,
             format!("COPY from stdin failed: {}", fail.message),
         ))
+    }
+}
+
+/// Closes the prepared statements that a DEALLOCATE of this query removed.
+fn close_deallocated<C>(client: &C, session: &Session)
+where
+    C: ClientPortalStore,
+    C::PortalStore: PortalStore,
+{
+    for name in session.prepared.lock().unwrap().take_closing() {
+        client.portal_store().rm_statement(&name);
     }
 }
 
@@ -436,6 +457,71 @@ impl ExtendedQueryHandler for Handlers {
         Arc::clone(&self.parser)
     }
 
+    /// pgwire's Parse, plus the statement's name for DEALLOCATE.
+    async fn on_parse<C>(&self, client: &mut C, message: Parse) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.clone().unwrap_or_else(|| DEFAULT_NAME.to_owned());
+        match StoredStatement::parse(client, &message, self.query_parser()).await? {
+            Some(statement) => client.portal_store().put_statement(Arc::new(statement)),
+            None => client.portal_store().put_empty_statement(&name),
+        }
+        if name != DEFAULT_NAME {
+            session_of(client)?.prepared.lock().unwrap().parsed(&name);
+        }
+        client.send(PgWireBackendMessage::ParseComplete(ParseComplete::new())).await?;
+        Ok(())
+    }
+
+    /// A statement that returns no rows is described as ParameterDescription then NoData (pgwire
+    /// would send an empty RowDescription when it has parameters, which pgjdbc takes for a
+    /// result set: "A result was returned when none was expected").
+    async fn on_describe<C>(&self, client: &mut C, message: Describe) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        if message.target_type == TARGET_TYPE_BYTE_STATEMENT
+            && let Some(Entry::Value(statement)) = client.portal_store().get_statement(name)
+            && statement.statement.schema.is_none()
+        {
+            let described = self.do_describe_statement(client, &statement).await?;
+            let types = described.parameters().unwrap_or_default().iter().map(|t| t.oid()).collect();
+            client.feed(PgWireBackendMessage::ParameterDescription(ParameterDescription::new(types))).await?;
+            client.send(PgWireBackendMessage::NoData(NoData::new())).await?;
+            return Ok(());
+        }
+        self._on_describe(client, message).await
+    }
+
+    /// pgwire's Close, keeping the session's statement names in step.
+    async fn on_close<C>(&self, client: &mut C, message: Close) -> PgWireResult<()>
+    where
+        C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::PortalStore: PortalStore<Statement = Self::Statement>,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
+        let name = message.name.as_deref().unwrap_or(DEFAULT_NAME);
+        match message.target_type {
+            TARGET_TYPE_BYTE_STATEMENT => {
+                client.portal_store().rm_statement(name);
+                session_of(client)?.prepared.lock().unwrap().closed(name);
+            }
+            TARGET_TYPE_BYTE_PORTAL => client.portal_store().rm_portal(name),
+            _ => {}
+        }
+        client.send(PgWireBackendMessage::CloseComplete(CloseComplete::new())).await?;
+        Ok(())
+    }
+
     async fn do_query<C>(&self, client: &mut C, portal: &Portal<Self::Statement>, _max_rows: usize) -> PgWireResult<Response>
     where
         C: ClientInfo + ClientPortalStore + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -454,7 +540,9 @@ impl ExtendedQueryHandler for Handlers {
         )
         .map_err(to_pgwire_error)?;
         let params = (!values.is_empty()).then(|| values.into());
-        let result = session.execute(&prepared.statement, params).await.map_err(to_pgwire_error)?;
+        let result = session.execute(&prepared.statement, params).await;
+        close_deallocated(client, &session);
+        let result = result.map_err(to_pgwire_error)?;
         send_notices(client, result.notices).await?;
         let float_digits = session.settings().extra_float_digits();
         Ok(to_response(

@@ -6,6 +6,7 @@
 //! aborts the transaction, and until ROLLBACK (or COMMIT, which then rolls back) every statement
 //! fails with `25P02`, as in PostgreSQL.
 
+pub mod prepared;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -150,6 +151,8 @@ pub struct Session {
     /// The query id and row count of the session's last successful UNLOAD, for
     /// `pg_last_unload_id()` and `pg_last_unload_count()`.
     pub last_unload: Mutex<Option<(i64, i64)>>,
+    /// Names of the connection's prepared statements, for DEALLOCATE.
+    pub prepared: Mutex<prepared::PreparedNames>,
 }
 
 impl Session {
@@ -172,6 +175,7 @@ impl Session {
             last_copy: Mutex::default(),
             copy_in: Mutex::default(),
             last_unload: Mutex::default(),
+            prepared: Mutex::default(),
         }
     }
 
@@ -335,6 +339,12 @@ impl Session {
         }
         match first {
             "SET" | "SHOW" | "RESET" => return self.setting(statement),
+            // Not transactional, as in PostgreSQL: the statements are closed by the protocol layer.
+            "DEALLOCATE" => {
+                self.prepared.lock().unwrap().deallocate(&statement.text)?;
+                let tag = if statement.keywords.last().is_some_and(|w| w == "ALL") { "DEALLOCATE ALL" } else { "DEALLOCATE" };
+                return handler::done(Outcome::command(tag));
+            }
             // Redshift keeps cursors inside transaction blocks only.
             "DECLARE" if matches!(*self.block.lock().await, Block::Idle) => {
                 return Err(Error::new(

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, Query, SelectItem, SetExpr, Statement, VisitMut, VisitorMut,
+    Expr, Ident, Query, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, VisitMut, VisitorMut,
 };
 
 use crate::catalog::SqlType;
@@ -92,7 +92,20 @@ fn name_select_lists(body: &mut SetExpr) {
     match body {
         SetExpr::Select(select) => {
             let mut seen: HashSet<String> = HashSet::new();
+            let starred = starred_qualifiers(&select.projection);
             for (index, item) in select.projection.iter_mut().enumerate() {
+                // A column that a `*` also returns (DBeaver's `SELECT n.oid, n.* FROM
+                // pg_namespace n`) is a repeated name too.
+                if let SelectItem::UnnamedExpr(e) = item
+                    && starred.covers(e)
+                {
+                    let name = column_name(e);
+                    *item = SelectItem::ExprWithAlias {
+                        expr: e.clone(),
+                        alias: Ident::with_quote('"', format!("{name}{DUPLICATE_MARK}{index}")),
+                    };
+                    continue;
+                }
                 let (expr, name, key) = match item {
                     SelectItem::UnnamedExpr(e @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))) => {
                         (e.clone(), column_name(e), e.to_string().to_lowercase())
@@ -126,6 +139,42 @@ fn name_select_lists(body: &mut SetExpr) {
         SetExpr::SetOperation { left, .. } => name_select_lists(left),
         _ => {}
     }
+}
+
+/// The wildcards of a select list: whether there is a bare `*`, and the `q.*` qualifiers.
+struct Starred {
+    all: bool,
+    qualifiers: Vec<String>,
+}
+
+impl Starred {
+    /// Whether the column reference `expr` is among the columns a wildcard returns.
+    fn covers(&self, expr: &Expr) -> bool {
+        match expr {
+            Expr::Identifier(_) => self.all,
+            Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                let qualifier = parts[parts.len() - 2].value.to_lowercase();
+                self.all || self.qualifiers.contains(&qualifier)
+            }
+            _ => false,
+        }
+    }
+}
+
+fn starred_qualifiers(projection: &[SelectItem]) -> Starred {
+    let mut starred = Starred { all: false, qualifiers: Vec::new() };
+    for item in projection {
+        match item {
+            SelectItem::Wildcard(_) => starred.all = true,
+            SelectItem::QualifiedWildcard(SelectItemQualifiedWildcardKind::ObjectName(name), _) => {
+                if let Some(last) = name.0.last().and_then(|p| p.as_ident()) {
+                    starred.qualifiers.push(last.value.to_lowercase());
+                }
+            }
+            _ => {}
+        }
+    }
+    starred
 }
 
 /// Separates a repeated column name from the suffix that makes it unique inside the plan.
@@ -164,6 +213,11 @@ mod tests {
             "SELECT count(a) AS \"count\", count(b) AS \"count\u{1}1\", v, v AS \"v\u{1}3\" FROM t"
         );
         assert_eq!(display_name("count\u{1}1"), "count");
+        // A column that a wildcard repeats.
+        assert_eq!(
+            named("select n.oid, n.* from pg_namespace n"),
+            "SELECT n.oid AS \"oid\u{1}0\", n.* FROM pg_namespace n"
+        );
         assert_eq!(
             named("select * from (select sum(x) from t) s"),
             "SELECT * FROM (SELECT sum(x) AS \"sum\" FROM t) s"

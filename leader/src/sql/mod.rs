@@ -4,8 +4,10 @@
 pub mod cast_types;
 pub mod column_names;
 pub mod external;
+pub mod lateral_alias;
 pub mod options;
 pub mod pg_compat;
+pub mod redshift_idioms;
 pub mod table_attributes;
 
 use std::any::TypeId;
@@ -89,6 +91,11 @@ impl Dialect for BlueshiftDialect {
 
     fn supports_partiql(&self) -> bool {
         self.redshift.supports_partiql()
+    }
+
+    /// COMMENT ON, which Redshift has and sqlparser's Redshift dialect does not parse.
+    fn supports_comment_on(&self) -> bool {
+        true
     }
 
     /// `E'\n'` strings, which psql sends.

@@ -135,6 +135,11 @@ pub trait SystemTable: Send + Sync {
     fn uses_view_columns(&self) -> bool {
         false
     }
+
+    /// Whether `pg_class` lists it (a table function served as a relation is not listed).
+    fn listed(&self) -> bool {
+        true
+    }
 }
 
 /// A system table computed synchronously from the [`SystemContext`], declared by its name and
@@ -144,6 +149,7 @@ pub trait CatalogTable: Send + Sync + 'static {
     const COLUMNS: &'static [(&'static str, arrow::datatypes::DataType)];
     const SCHEMA: &'static str = SYSTEM_SCHEMA;
     const VIEW_COLUMNS: bool = false;
+    const LISTED: bool = true;
     fn fill(ctx: &SystemContext<'_>, rows: &mut rows::Rows);
 }
 
@@ -171,6 +177,10 @@ impl<T: CatalogTable> SystemTable for Catalogued<T> {
 
     fn uses_view_columns(&self) -> bool {
         T::VIEW_COLUMNS
+    }
+
+    fn listed(&self) -> bool {
+        T::LISTED
     }
 }
 
@@ -206,6 +216,7 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
         table::<svv_external_partitions::SvvExternalPartitions>(),
         table::<svl_s3partition::SvlS3Partition>(),
     ]);
+    tables.push(table::<pg_catalog::LateBindingViewCols>());
     tables
 }
 

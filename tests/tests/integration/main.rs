@@ -4,6 +4,7 @@
 //! `cargo test --workspace --test integration copy::`.
 
 mod auto_distribution;
+mod client_drivers;
 mod clients;
 mod cluster;
 mod copy;

@@ -7,8 +7,10 @@
 pub mod relations;
 pub mod types;
 
+pub use late_binding_view_cols::LateBindingViewCols;
 pub use pg_views::view_definition;
 
+mod late_binding_view_cols;
 mod pg_am;
 mod pg_attrdef;
 mod pg_attribute;

@@ -218,7 +218,7 @@ pub fn relations<'a>(ctx: &SystemContext<'a>) -> Vec<Relation<'a>> {
     for schema in ctx.catalog.schemas.values() {
         relations.extend(user_relations(schema));
     }
-    for (i, table) in system_tables().into_iter().enumerate() {
+    for (i, table) in system_tables().into_iter().enumerate().filter(|(_, t)| t.listed()) {
         let (namespace, schema) = if table.schema_name() == INFORMATION_SCHEMA {
             (INFORMATION_SCHEMA_OID, INFORMATION_SCHEMA)
         } else {

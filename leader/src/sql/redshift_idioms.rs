@@ -1,0 +1,101 @@
+//! Two idioms of sqlalchemy-redshift's reflection query that Redshift accepts and DataFusion
+//! does not plan as written:
+//!
+//! - `FROM pg_get_late_binding_view_cols() cols(view_schema name, ...)`: a table function with a
+//!   column definition list becomes a read of the unlisted system relation of the same name,
+//!   with the column names kept as aliases;
+//! - an integer used as a condition (`WHERE 1 AND ...`) is true unless it is 0.
+
+use std::ops::ControlFlow;
+
+use sqlparser::ast::{BinaryOperator, Expr, Ident, ObjectName, Query, SetExpr, Statement, TableFactor, Value, VisitMut, VisitorMut};
+
+use crate::system::SYSTEM_SCHEMA;
+
+/// Catalog functions that Redshift calls in FROM and Blueshift serves as relations.
+const TABLE_FUNCTIONS: &[&str] = &["pg_get_late_binding_view_cols"];
+
+pub fn rewrite(statement: &mut Statement) {
+    let _ = statement.visit(&mut Idioms);
+}
+
+struct Idioms;
+
+impl VisitorMut for Idioms {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Table { name, args, alias, .. } = factor
+            && args.as_ref().is_some_and(|a| a.args.is_empty())
+            && let Some(function) = name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase())
+            && TABLE_FUNCTIONS.contains(&function.as_str())
+        {
+            *args = None;
+            *name = ObjectName::from(vec![Ident::new(SYSTEM_SCHEMA), Ident::new(function)]);
+            for column in alias.iter_mut().flat_map(|a| a.columns.iter_mut()) {
+                column.data_type = None;
+            }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+        conditions_of(query.body.as_mut());
+        ControlFlow::Continue(())
+    }
+}
+
+/// The WHERE clauses of a query body, through the branches of set operations.
+fn conditions_of(body: &mut SetExpr) {
+    match body {
+        SetExpr::Select(select) => {
+            if let Some(condition) = select.selection.as_mut() {
+                integers_as_conditions(condition);
+            }
+        }
+        SetExpr::SetOperation { left, right, .. } => {
+            conditions_of(left);
+            conditions_of(right);
+        }
+        _ => {}
+    }
+}
+
+/// Replaces integer literals that stand as conditions (alone or as an AND/OR operand).
+fn integers_as_conditions(condition: &mut Expr) {
+    match condition {
+        Expr::Value(v) => {
+            if let Value::Number(n, _) = &v.value {
+                let truth = n.parse::<f64>().is_ok_and(|n| n != 0.0);
+                *condition = Expr::Value(Value::Boolean(truth).into());
+            }
+        }
+        Expr::BinaryOp { left, op: BinaryOperator::And | BinaryOperator::Or, right } => {
+            integers_as_conditions(left);
+            integers_as_conditions(right);
+        }
+        Expr::Nested(inner) => integers_as_conditions(inner),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sql::parse_statement;
+
+    #[test]
+    fn late_binding_view_cols_and_integer_conditions() {
+        let mut statement = parse_statement(
+            "SELECT 1 FROM t WHERE 1 UNION SELECT view_name FROM pg_get_late_binding_view_cols() cols(view_schema name, \
+             view_name name, col_name name, col_type varchar, col_num int) WHERE 1 AND view_schema = 'public'",
+        )
+        .unwrap();
+        rewrite(&mut statement);
+        let sql = statement.to_string();
+        assert!(sql.contains("FROM pg_catalog.pg_get_late_binding_view_cols"), "{sql}");
+        assert!(sql.contains("(view_schema, view_name, col_name, col_type, col_num)"), "{sql}");
+        assert!(sql.starts_with("SELECT 1 FROM t WHERE true UNION"), "{sql}");
+        assert!(sql.ends_with("WHERE true AND view_schema = 'public'"), "{sql}");
+    }
+}
