@@ -82,8 +82,8 @@ mod tests {
             "SELECT n.nspname AS TABLE_SCHEM FROM pg_namespace n WHERE (n.nspname) LIKE 'p%'"
         );
         assert!(!substitute(&mut statement, "other"));
-        let mut statement = parse_statement("SELECT 'NO' AS auto, auto AS generated FROM t").unwrap();
-        assert!(substitute(&mut statement, "auto"));
-        assert_eq!(statement.to_string(), "SELECT 'NO' AS auto, ('NO') AS generated FROM t");
+        let mut statement = parse_statement("SELECT 'NO' AS flag, flag AS copied FROM t").unwrap();
+        assert!(substitute(&mut statement, "flag"));
+        assert_eq!(statement.to_string(), "SELECT 'NO' AS flag, ('NO') AS copied FROM t");
     }
 }
