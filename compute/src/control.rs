@@ -1,4 +1,5 @@
-//! The compute node's control service: cluster membership and the commit protocol.
+//! The compute node's control service: cluster membership, the commit protocol, and the node's
+//! part of snapshots.
 
 use std::sync::Arc;
 
@@ -6,7 +7,7 @@ use blueshift_proto::compute_control_server::ComputeControl;
 use blueshift_proto::{
     AbortRequest, Ack, AttachRequest, AttachResponse, Block, BlocklistRequest, BlocklistResponse, CommitRequest,
     DeleteRowsRequest,
-    DropTablesRequest, SliceStats, TableStatsRequest, TableStatsResponse, TruncateTableRequest,
+    DropTablesRequest, SliceStats, SnapshotSlicesRequest, SnapshotSlicesResponse, TableStatsRequest, TableStatsResponse, TruncateTableRequest,
 };
 use blueshift_storage::{NodeStore, Snapshot, StorageError};
 use roaring::RoaringBitmap;
@@ -14,11 +15,15 @@ use tonic::{Request, Response, Status};
 
 pub struct ComputeControlService {
     store: Arc<NodeStore>,
+    object_names: Arc<crate::snapshot::ObjectNames>,
 }
 
 impl ComputeControlService {
     pub fn new(store: Arc<NodeStore>) -> Self {
-        ComputeControlService { store }
+        ComputeControlService {
+            store,
+            object_names: Arc::default(),
+        }
     }
 
     /// Runs blocking storage work off the async executor.
@@ -138,6 +143,19 @@ impl ComputeControl for ComputeControlService {
             })
             .await?;
         Ok(Response::new(BlocklistResponse { blocks }))
+    }
+
+    async fn snapshot_slices(
+        &self,
+        request: Request<SnapshotSlicesRequest>,
+    ) -> Result<Response<SnapshotSlicesResponse>, Status> {
+        let response = crate::snapshot::snapshot_slices(
+            Arc::clone(&self.store),
+            Arc::clone(&self.object_names),
+            request.into_inner(),
+        )
+        .await?;
+        Ok(Response::new(response))
     }
 
     async fn table_stats(

@@ -16,6 +16,7 @@ pub use blueshift_spectrum::s3;
 pub mod scan;
 pub mod server;
 pub mod shuffle;
+pub mod snapshot;
 pub mod unload;
 
 pub use codec::BlueshiftCodec;

@@ -4,7 +4,9 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use blueshift_compute::s3::S3Config;
+use std::time::Duration;
+
+use blueshift_compute::s3::{S3Config, S3Credentials};
 use clap::{Args, Parser, Subcommand};
 use tokio::sync::watch;
 
@@ -45,6 +47,78 @@ pub struct LocalArgs {
     /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
     #[arg(long, default_value_t = DEFAULT_AUTO_ALL_MAX_ROWS)]
     pub auto_all_max_rows: u64,
+    #[command(flatten)]
+    pub snapshots: SnapshotArgs,
+}
+
+/// Snapshot stores, automated snapshots and the admin API.
+#[derive(Debug, Clone, Args)]
+pub struct SnapshotArgs {
+    /// The cluster's region (for restore: the region whose store holds the snapshot).
+    #[arg(long, default_value = "local")]
+    pub region: String,
+    /// A region's snapshot store, `REGION=s3://bucket/prefix` (an S3-compatible endpoint's bucket,
+    /// or the embedded store's); repeat for each region.
+    #[arg(long = "snapshot-store", value_parser = parse_store)]
+    pub snapshot_stores: Vec<(String, String)>,
+    /// Longest time between automated snapshots while data changes (e.g. `8h`, `30s`).
+    #[arg(long, default_value = "8h", value_parser = humantime::parse_duration)]
+    pub snapshot_interval: Duration,
+    /// Data written that triggers an automated snapshot early (bytes, or with KB, MB, GB).
+    #[arg(long, default_value = "5GB", value_parser = parse_bytes)]
+    pub snapshot_change_bytes: u64,
+    /// How long automated snapshots are kept (e.g. `1day`); 0 turns them off.
+    #[arg(long, default_value = "1day", value_parser = humantime::parse_duration)]
+    pub snapshot_retention: Duration,
+    /// Port of the admin gRPC service (snapshots, restore-table), on the leader's host.
+    #[arg(long, default_value_t = 5440)]
+    pub admin_port: u16,
+}
+
+impl SnapshotArgs {
+    fn config(&self) -> SnapshotConfig {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        SnapshotConfig {
+            region: self.region.clone(),
+            stores: self.snapshot_stores.iter().cloned().collect(),
+            interval: self.snapshot_interval,
+            change_bytes: self.snapshot_change_bytes,
+            retention: self.snapshot_retention,
+            // Forwarded to compute nodes, which upload with them.
+            credentials: S3Credentials {
+                access_key_id: env("AWS_ACCESS_KEY_ID"),
+                secret_access_key: env("AWS_SECRET_ACCESS_KEY"),
+                session_token: env("AWS_SESSION_TOKEN"),
+                region: env("AWS_REGION"),
+            },
+        }
+    }
+}
+
+fn parse_store(value: &str) -> std::result::Result<(String, String), String> {
+    match value.split_once('=') {
+        Some((region, url)) if !region.is_empty() && url.starts_with("s3://") => Ok((region.to_string(), url.to_string())),
+        _ => Err(format!("expected REGION=s3://bucket/prefix, got '{value}'")),
+    }
+}
+
+fn parse_bytes(value: &str) -> std::result::Result<u64, String> {
+    let upper = value.trim().to_ascii_uppercase();
+    let (number, unit) = upper
+        .find(|c: char| !c.is_ascii_digit())
+        .map_or((upper.as_str(), ""), |i| upper.split_at(i));
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" | "K" => 1 << 10,
+        "MB" | "M" => 1 << 20,
+        "GB" | "G" => 1 << 30,
+        "TB" | "T" => 1 << 40,
+        other => return Err(format!("unknown size unit '{other}' in '{value}'")),
+    };
+    number
+        .parse::<u64>()
+        .map(|n| n.saturating_mul(multiplier))
+        .map_err(|_| format!("invalid size '{value}'"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -79,12 +153,86 @@ pub enum Command {
         /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
         #[arg(long, default_value_t = DEFAULT_AUTO_ALL_MAX_ROWS)]
         auto_all_max_rows: u64,
+        #[command(flatten)]
+        snapshots: SnapshotArgs,
+    },
+    /// Manage the snapshots of a running cluster (through its leader's admin service).
+    Snapshot {
+        #[command(subcommand)]
+        action: SnapshotAction,
+        /// The leader's admin service, HOST:PORT.
+        #[arg(long, global = true, default_value = "127.0.0.1:5440")]
+        admin: String,
+    },
+    /// Start a new local cluster in an empty `--data-dir` from a snapshot, then serve it.
+    Restore {
+        /// The snapshot to restore (from the store of `--region`).
+        #[arg(long)]
+        snapshot: String,
+        #[command(flatten)]
+        cluster: LocalArgs,
+    },
+    /// Restore one table of a snapshot into the running cluster, under a new name.
+    RestoreTable {
+        #[arg(long)]
+        snapshot: String,
+        /// `schema.table` in the snapshot.
+        #[arg(long)]
+        table: String,
+        /// `schema.name` to create.
+        #[arg(long)]
+        new_table: String,
+        /// The region whose store holds the snapshot (default: the cluster's).
+        #[arg(long, default_value = "")]
+        region: String,
+        #[arg(long, default_value = "127.0.0.1:5440")]
+        admin: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotAction {
+    /// Take a manual snapshot.
+    Create {
+        #[arg(long)]
+        id: String,
+        /// Days to keep it (default: until deleted).
+        #[arg(long)]
+        retention_days: Option<i64>,
+    },
+    /// List snapshots (of one region, or all).
+    List {
+        #[arg(long, default_value = "")]
+        region: String,
+    },
+    /// Delete a snapshot and the objects only it refers to.
+    Delete {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        region: String,
+    },
+    /// Copy a snapshot to another region's store (only objects missing there are sent).
+    Copy {
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        to_region: String,
+    },
+    /// Copy every new automated snapshot to another region.
+    EnableCopy {
+        #[arg(long)]
+        to_region: String,
+        /// Days to keep the copies (default: as the source snapshots).
+        #[arg(long)]
+        retention: Option<i64>,
     },
 }
 
 use crate::error::{Error, Result};
 use crate::local::start_compute;
-use crate::server::{DEFAULT_AUTO_ALL_MAX_ROWS, LeaderConfig, start_leader};
+use crate::server::{DEFAULT_AUTO_ALL_MAX_ROWS, Leader, LeaderConfig, start_leader};
+use crate::snapshot::SnapshotConfig;
 
 /// The `blueshift` program: parses the command line and runs what it asks for.
 pub fn main() -> std::process::ExitCode {
@@ -151,6 +299,11 @@ async fn run(cli: Cli) -> Result<()> {
     let stop = shutdown_signal();
     match cli.command {
         None => run_local(cli.local, stop).await,
+        Some(Command::Restore { snapshot, cluster }) => run_restore(&snapshot, cluster, stop).await,
+        Some(Command::Snapshot { action, admin }) => crate::snapshot::client::run(&admin, action).await,
+        Some(Command::RestoreTable { snapshot, table, new_table, region, admin }) => {
+            crate::snapshot::client::restore_table(&admin, snapshot, region, table, new_table).await
+        }
         Some(Command::Compute { data_dir, listen, slices }) => {
             let (address, task) = start_compute(&data_dir, &listen, slices, stopped(stop)).await?;
             println!("Blueshift compute node serving on {address}");
@@ -165,6 +318,7 @@ async fn run(cli: Cli) -> Result<()> {
             password,
             s3_endpoint,
             auto_all_max_rows,
+            snapshots,
         }) => {
             let config = LeaderConfig {
                 s3: S3Config::new(s3_endpoint, data_dir.join("s3")),
@@ -173,6 +327,8 @@ async fn run(cli: Cli) -> Result<()> {
                 compute,
                 password,
                 auto_all_max_rows,
+                snapshots: snapshots.config(),
+                admin_listen: Some(listen_address(&host, snapshots.admin_port)?),
             };
             let (leader, task) = start_leader(config, stopped(stop)).await?;
             print_connect(leader.address);
@@ -184,6 +340,31 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// The local cluster: compute nodes on loopback ports, and the leader, in this process.
 async fn run_local(args: LocalArgs, stop: watch::Receiver<bool>) -> Result<()> {
+    let (leader, task) = start_local(&args, stop).await?;
+    print_connect(leader.address);
+    let _ = task.await;
+    Ok(())
+}
+
+/// A new local cluster in the empty `--data-dir`, holding the data of `snapshot`.
+async fn run_restore(snapshot: &str, args: LocalArgs, stop: watch::Receiver<bool>) -> Result<()> {
+    let occupied = std::fs::read_dir(&args.data_dir).is_ok_and(|mut entries| entries.next().is_some());
+    if occupied {
+        return Err(Error::new(
+            crate::error::SqlState::InvalidParameterValue,
+            format!("{} is not empty: a restore creates a new cluster in a new directory", args.data_dir.display()),
+        ));
+    }
+    let started = std::time::Instant::now();
+    let (leader, task) = start_local(&args, stop).await?;
+    let rows = crate::snapshot::restore::restore_cluster(&leader.server.services, snapshot, &args.snapshots.region).await?;
+    println!("Restored snapshot {snapshot} ({rows} rows) in {:.1}s", started.elapsed().as_secs_f64());
+    print_connect(leader.address);
+    let _ = task.await;
+    Ok(())
+}
+
+async fn start_local(args: &LocalArgs, stop: watch::Receiver<bool>) -> Result<(Leader, tokio::task::JoinHandle<()>)> {
     let mut compute = Vec::new();
     for node in 0..args.nodes {
         let dir = args.data_dir.join(format!("compute-{node}"));
@@ -194,12 +375,11 @@ async fn run_local(args: LocalArgs, stop: watch::Receiver<bool>) -> Result<()> {
         data_dir: args.data_dir.join("leader"),
         listen: listen_address(&args.host, args.port)?,
         compute,
-        password: args.password,
-        s3: S3Config::new(args.s3_endpoint, args.data_dir.join("s3")),
+        password: args.password.clone(),
+        s3: S3Config::new(args.s3_endpoint.clone(), args.data_dir.join("s3")),
         auto_all_max_rows: args.auto_all_max_rows,
+        snapshots: args.snapshots.config(),
+        admin_listen: Some(listen_address(&args.host, args.snapshots.admin_port)?),
     };
-    let (leader, task) = start_leader(config, stopped(stop)).await?;
-    print_connect(leader.address);
-    let _ = task.await;
-    Ok(())
+    start_leader(config, stopped(stop)).await
 }

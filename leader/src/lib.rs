@@ -16,6 +16,7 @@ pub mod protocol;
 pub mod redistribute;
 pub mod server;
 pub mod session;
+pub mod snapshot;
 pub mod sql;
 pub mod system;
 pub mod txn;

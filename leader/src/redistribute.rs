@@ -64,6 +64,7 @@ pub async fn redistribute(
     let writes = WriteLog::default();
     let written = write_batches(services, &new, txn.xid, futures::stream::iter(rows.into_iter().map(Ok)).boxed(), &writes, true).await;
     txn.written_nodes.extend(writes.nodes.lock().unwrap().iter().copied());
+    txn.written_bytes += writes.bytes.load(std::sync::atomic::Ordering::SeqCst);
     written?;
     Ok(true)
 }

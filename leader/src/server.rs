@@ -14,6 +14,9 @@ use crate::cluster::Cluster;
 use crate::error::{Error, Result};
 use crate::protocol::{HandlerFactory, Handlers};
 use crate::session::SessionRegistry;
+use crate::snapshot::admin::AdminService;
+use crate::snapshot::{SnapshotConfig, Snapshots};
+use blueshift_proto::snapshot_admin_server::SnapshotAdminServer;
 use crate::txn::TransactionManager;
 
 /// How long the leader waits at startup for compute nodes that are not up yet.
@@ -58,11 +61,16 @@ pub struct LeaderConfig {
     pub s3: blueshift_compute::s3::S3Config,
     /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
     pub auto_all_max_rows: u64,
+    /// Snapshot stores and automated snapshots.
+    pub snapshots: SnapshotConfig,
+    /// Where the admin gRPC service (snapshots, restore-table) listens; `None`: nowhere.
+    pub admin_listen: Option<SocketAddr>,
 }
 
 /// A started leader: where it listens, and the task serving it.
 pub struct Leader {
     pub address: SocketAddr,
+    pub admin_address: Option<SocketAddr>,
     pub server: Arc<Server>,
 }
 
@@ -88,12 +96,14 @@ pub async fn start_leader(
     let cluster = Arc::new(Cluster::connect(&config.data_dir, &config.compute, &txns, NODE_WAIT).await?);
     txns.attach_cluster(Arc::clone(&cluster));
     txns.drop_table_files(&cluster).await;
+    let snapshots = Snapshots::open(config.snapshots.clone(), &config.s3, &config.data_dir)?;
     let services = Arc::new(Services {
         cluster: Arc::clone(&cluster),
         txns: Arc::clone(&txns),
         log: Arc::default(),
         s3: config.s3.clone(),
         auto_all_max_rows: config.auto_all_max_rows,
+        snapshots: Arc::new(snapshots),
     });
     let server = Arc::new(Server {
         services,
@@ -101,6 +111,12 @@ pub async fn start_leader(
         auth,
         next_pid: AtomicI32::new(std::process::id() as i32 % 10_000 * 100 + 1),
     });
+    // The admin service is up before clients can connect, so tools that wait for the client
+    // port find it too.
+    let admin_address = match config.admin_listen {
+        Some(listen) => Some(serve_admin(listen, Arc::clone(&server.services)).await?),
+        None => None,
+    };
     let listener = TcpListener::bind(config.listen)
         .await
         .map_err(|e| Error::internal(format!("cannot listen on {}: {e}", config.listen)))?;
@@ -113,6 +129,15 @@ pub async fn start_leader(
                 services.cluster.reconcile_lagging(&services.txns).await;
                 services.txns.drop_table_files(&services.cluster).await;
                 crate::redistribute::grow_auto_tables(&services).await;
+            }
+        }
+    });
+    tokio::spawn({
+        let services = Arc::clone(&server.services);
+        async move {
+            loop {
+                tokio::time::sleep(MAINTENANCE_INTERVAL).await;
+                services.snapshots.tick(&services).await;
             }
         }
     });
@@ -137,5 +162,21 @@ pub async fn start_leader(
             }
         }
     });
-    Ok((Leader { address, server }, task))
+    Ok((Leader { address, admin_address, server }, task))
+}
+
+/// Serves the admin gRPC service on `listen`; returns the bound address.
+async fn serve_admin(listen: SocketAddr, services: Arc<Services>) -> Result<SocketAddr> {
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| Error::internal(format!("cannot listen on {listen}: {e}")))?;
+    let address = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
+    let service = SnapshotAdminServer::new(AdminService::new(services));
+    tokio::spawn(async move {
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        if let Err(e) = tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming).await {
+            tracing::error!(error = %e, "admin service stopped");
+        }
+    });
+    Ok(address)
 }

@@ -20,6 +20,7 @@ pub mod manifest;
 pub mod mvcc;
 pub mod node;
 pub mod segment;
+pub mod snapshot;
 pub mod zone_map;
 
 pub use error::{Result, StorageError};

@@ -533,6 +533,29 @@ impl NodeStore {
         Ok(bitmap)
     }
 
+    /// A table slice's committed state as of `csn`, for a snapshot: the directory its files are
+    /// in, and the segments visible at `csn` with only the deletes committed by then.
+    pub fn committed_image(&self, table_id: u64, slice: u32, csn: u64) -> Result<Option<(PathBuf, Vec<SegmentEntry>)>> {
+        let key = (self.local_slice(slice)?, table_id);
+        let Some(table) = self.table_slice(key, false)? else {
+            return Ok(None);
+        };
+        let table = table.lock().unwrap();
+        let at = Snapshot { csn, xid: 0 };
+        let segments = table
+            .manifest
+            .segments
+            .iter()
+            .filter(|s| s.is_visible(&at))
+            .map(|s| SegmentEntry {
+                dropped: None,
+                deletes: s.visible_deletes(&at).cloned().collect(),
+                ..s.clone()
+            })
+            .collect();
+        Ok(Some((table.dir.clone(), segments)))
+    }
+
     /// Ids of the tables with data on this node.
     pub fn table_ids(&self) -> Vec<u64> {
         let mut ids: Vec<u64> = self.tables.lock().unwrap().keys().map(|k| k.1).collect();

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use blueshift_leader::local::start_compute;
 use blueshift_leader::server::{DEFAULT_AUTO_ALL_MAX_ROWS, LeaderConfig, start_leader};
+use blueshift_leader::snapshot::SnapshotConfig;
 use tokio::sync::watch;
 use tokio_postgres::{Client, NoTls};
 
@@ -29,6 +30,9 @@ pub async fn connect(port: u16) -> Result<Client, tokio_postgres::Error> {
 pub struct Cluster {
     pub port: u16,
     pub dir: PathBuf,
+    /// The leader's admin service, if it serves one.
+    pub admin: Option<std::net::SocketAddr>,
+    pub server: std::sync::Arc<blueshift_leader::server::Server>,
     _temp: Option<tempfile::TempDir>,
     stop: watch::Sender<bool>,
 }
@@ -48,8 +52,7 @@ impl Cluster {
     pub async fn start_with_s3(nodes: u32, slices_per_node: u32, s3_endpoint: &str) -> Cluster {
         let temp = tempfile::tempdir().expect("temporary directory");
         let dir = temp.path().to_path_buf();
-        let mut cluster =
-            Cluster::start_configured(&dir, nodes, slices_per_node, Some(s3_endpoint.into()), DEFAULT_AUTO_ALL_MAX_ROWS).await;
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, Some(s3_endpoint.into()), DEFAULT_AUTO_ALL_MAX_ROWS, None).await;
         cluster._temp = Some(temp);
         cluster
     }
@@ -58,14 +61,24 @@ impl Cluster {
     pub async fn start_with_auto_threshold(nodes: u32, slices_per_node: u32, auto_all_max_rows: u64) -> Cluster {
         let temp = tempfile::tempdir().expect("temporary directory");
         let dir = temp.path().to_path_buf();
-        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, None, auto_all_max_rows).await;
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, None, auto_all_max_rows, None).await;
         cluster._temp = Some(temp);
         cluster
     }
 
     /// A cluster over the data in `dir` (new or existing).
     pub async fn start_in(dir: &Path, nodes: u32, slices_per_node: u32) -> Cluster {
-        Cluster::start_configured(dir, nodes, slices_per_node, None, DEFAULT_AUTO_ALL_MAX_ROWS).await
+        Cluster::start_configured(dir, nodes, slices_per_node, None, DEFAULT_AUTO_ALL_MAX_ROWS, None).await
+    }
+
+    /// A new cluster that keeps snapshots as `snapshots` says, serving the admin API, with
+    /// `s3://` locations at `s3_endpoint` (else the embedded store).
+    pub async fn start_with_snapshots(nodes: u32, slices_per_node: u32, s3_endpoint: Option<String>, snapshots: SnapshotConfig) -> Cluster {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let dir = temp.path().to_path_buf();
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, s3_endpoint, DEFAULT_AUTO_ALL_MAX_ROWS, Some(snapshots)).await;
+        cluster._temp = Some(temp);
+        cluster
     }
 
     /// The embedded object store's root (used when no S3 endpoint is configured).
@@ -84,6 +97,7 @@ impl Cluster {
         slices_per_node: u32,
         s3_endpoint: Option<String>,
         auto_all_max_rows: u64,
+        snapshots: Option<SnapshotConfig>,
     ) -> Cluster {
         let (stop, receiver) = watch::channel(false);
         let stopped = |mut r: watch::Receiver<bool>| async move {
@@ -116,11 +130,15 @@ impl Cluster {
             password: None,
             s3,
             auto_all_max_rows,
+            admin_listen: snapshots.as_ref().map(|_| "127.0.0.1:0".parse().unwrap()),
+            snapshots: snapshots.unwrap_or_default(),
         };
         let (leader, _) = start_leader(config, stopped(receiver)).await.expect("leader starts");
         Cluster {
             port: leader.address.port(),
             dir: dir.to_path_buf(),
+            admin: leader.admin_address,
+            server: leader.server,
             _temp: None,
             stop,
         }
@@ -216,13 +234,18 @@ pub struct ProcessCluster {
 
 impl ProcessCluster {
     pub fn start(dir: &Path, nodes: usize, slices: u32) -> ProcessCluster {
+        ProcessCluster::start_with(dir, nodes, slices, &[])
+    }
+
+    /// A cluster whose leader gets `leader_args` on top of the usual ones.
+    pub fn start_with(dir: &Path, nodes: usize, slices: u32, leader_args: &[String]) -> ProcessCluster {
         let compute_ports: Vec<u16> = (0..nodes).map(|_| free_port()).collect();
         let compute = compute_ports
             .iter()
             .enumerate()
             .map(|(i, port)| ProcessCluster::spawn_compute(dir, i, *port, slices))
             .collect();
-        let leader = ProcessCluster::spawn_leader(dir, &compute_ports);
+        let leader = ProcessCluster::spawn_leader_with(dir, &compute_ports, leader_args);
         ProcessCluster {
             dir: dir.to_path_buf(),
             leader,
@@ -245,8 +268,13 @@ impl ProcessCluster {
     }
 
     pub fn spawn_leader(dir: &Path, compute_ports: &[u16]) -> BlueshiftProcess {
+        ProcessCluster::spawn_leader_with(dir, compute_ports, &[])
+    }
+
+    pub fn spawn_leader_with(dir: &Path, compute_ports: &[u16], extra: &[String]) -> BlueshiftProcess {
         let port = free_port();
-        let args = ProcessCluster::leader_command(dir, compute_ports, port);
+        let mut args = ProcessCluster::leader_command(dir, compute_ports, port);
+        args.extend_from_slice(extra);
         BlueshiftProcess::spawn(&args, port, &dir.join("leader.log"))
     }
 

@@ -52,6 +52,7 @@ pub struct Services {
     /// Rows beyond which an AUTO table stops being copied to every node (AUTO(ALL)) and is
     /// redistributed EVEN.
     pub auto_all_max_rows: u64,
+    pub snapshots: Arc<crate::snapshot::Snapshots>,
 }
 
 /// What one statement may see and where its writes are recorded.
@@ -97,6 +98,8 @@ impl QueryContext {
 pub struct WriteLog {
     pub nodes: Mutex<BTreeSet<usize>>,
     pub rows: AtomicU64,
+    /// Bytes of segment files the nodes stored.
+    pub bytes: AtomicU64,
 }
 
 /// The session's current [`QueryContext`], swapped before each statement.
@@ -292,6 +295,7 @@ impl SchemaProvider for BlueshiftSchema {
                     snapshot: context.snapshot,
                     query: &context,
                     log: &self.services.log,
+                    snapshots: &self.services.snapshots,
                     view_columns: &view_columns,
                 };
                 let batch = table.rows(&system).await.map_err(|e| DataFusionError::External(Box::new(e)))?;
@@ -398,7 +402,7 @@ fn sql_type_name(data_type: &DataType) -> String {
 }
 
 /// Evaluates a constant SQL literal to a value of `data_type`.
-fn literal_value(literal: &str, data_type: &DataType) -> DfResult<ScalarValue> {
+pub(crate) fn literal_value(literal: &str, data_type: &DataType) -> DfResult<ScalarValue> {
     let empty = DFSchema::empty();
     let expr = EXPRESSION_PLANNER.create_logical_expr(literal, &empty)?;
     let physical = EXPRESSION_PLANNER.create_physical_expr(expr, &empty)?;
@@ -740,6 +744,7 @@ pub async fn write_batches(
     result?;
     let outcome = writer.finish().await?;
     writes.rows.fetch_add(outcome.rows, Ordering::SeqCst);
+    writes.bytes.fetch_add(outcome.bytes, Ordering::SeqCst);
     Ok(outcome.rows)
 }
 

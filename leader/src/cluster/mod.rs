@@ -61,7 +61,7 @@ impl ComputeNode {
         *self.health.lock().unwrap()
     }
 
-    fn control(&self) -> Result<ComputeControlClient<Channel>> {
+    pub(crate) fn control(&self) -> Result<ComputeControlClient<Channel>> {
         let channel = channels::channel(&self.address)
             .map_err(|e| self.error(e))?;
         Ok(ComputeControlClient::new(channel))

@@ -54,6 +54,8 @@ pub struct WriteOutcome {
     /// Rows written (each row once, even for DISTSTYLE ALL).
     pub rows: u64,
     pub nodes: BTreeSet<usize>,
+    /// Bytes of segment files stored.
+    pub bytes: u64,
 }
 
 impl TableWriter {
@@ -202,6 +204,7 @@ impl TableWriter {
         let mut outcome = WriteOutcome {
             rows: self.rows,
             nodes: BTreeSet::new(),
+            bytes: 0,
         };
         let mut first_error = None;
         for (slice, stream) in std::mem::take(&mut self.streams) {
@@ -210,6 +213,7 @@ impl TableWriter {
             drop(stream.sender);
             let result = join_error(stream.task.await).and_then(|written| {
                 if written.rows == stream.rows {
+                    outcome.bytes += written.bytes;
                     Ok(())
                 } else {
                     Err(node.error(format!(

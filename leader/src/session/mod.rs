@@ -625,6 +625,7 @@ impl<'a> StatementContext<'a> {
         self.txn
             .written_nodes
             .extend(writes.nodes.lock().unwrap().iter().copied());
+        self.txn.written_bytes += writes.bytes.load(std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Takes a table's write lock for this transaction.

@@ -27,6 +27,7 @@ mod svv_external_columns;
 mod svv_external_partitions;
 mod svv_external_schemas;
 mod svv_external_tables;
+mod svv_snapshots;
 mod svv_table_info;
 mod svv_tables;
 
@@ -58,6 +59,7 @@ pub struct SystemContext<'a> {
     /// The statement's session: user, search path, settings.
     pub query: &'a QueryContext,
     pub log: &'a QueryLog,
+    pub snapshots: &'a crate::snapshot::Snapshots,
     /// Result columns of each view that plans, by view oid (filled only for tables that ask, see
     /// [`SystemTable::uses_view_columns`]).
     pub view_columns: &'a BTreeMap<u32, SchemaRef>,
@@ -217,6 +219,7 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
         table::<svl_s3partition::SvlS3Partition>(),
     ]);
     tables.push(table::<pg_catalog::LateBindingViewCols>());
+    tables.push(Arc::new(svv_snapshots::SvvSnapshots));
     tables
 }
 

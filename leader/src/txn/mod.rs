@@ -17,6 +17,7 @@ pub mod locks;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use blueshift_storage::Snapshot;
@@ -49,6 +50,8 @@ pub struct Transaction {
     pub row_deltas: HashMap<u32, i64>,
     /// Tables emptied by TRUNCATE.
     pub truncated: BTreeSet<u32>,
+    /// Bytes of segment files written, counted toward automated snapshots' change threshold.
+    pub written_bytes: u64,
     manager: Arc<TransactionManager>,
     finished: bool,
 }
@@ -135,6 +138,20 @@ pub struct TransactionManager {
     /// Live rows of each table as of the last commit, for the planner (learned from the nodes
     /// on first use, then kept up to date by commits).
     row_estimates: Mutex<HashMap<u32, u64>>,
+    /// Bytes written by committed transactions since the leader started.
+    committed_bytes: AtomicU64,
+    /// Snapshots in progress, which need every file of their commit: dropped tables' files stay
+    /// until none is running.
+    file_holds: AtomicUsize,
+}
+
+/// Keeps dropped tables' files on the nodes while it lives (see [`TransactionManager::hold_files`]).
+pub struct FileHold(Arc<TransactionManager>);
+
+impl Drop for FileHold {
+    fn drop(&mut self) {
+        self.0.file_holds.fetch_sub(1, AtomicOrdering::SeqCst);
+    }
 }
 
 impl TransactionManager {
@@ -181,6 +198,8 @@ impl TransactionManager {
             pending_drops: Mutex::new(pending_drops),
             cluster: OnceLock::new(),
             row_estimates: Mutex::new(HashMap::new()),
+            committed_bytes: AtomicU64::new(0),
+            file_holds: AtomicUsize::new(0),
         })
     }
 
@@ -200,6 +219,24 @@ impl TransactionManager {
 
     pub fn last_csn(&self) -> u64 {
         self.state.lock().unwrap().last_csn
+    }
+
+    /// Bytes of segment files written by transactions committed since the leader started.
+    pub fn committed_bytes(&self) -> u64 {
+        self.committed_bytes.load(AtomicOrdering::SeqCst)
+    }
+
+    /// The next IDENTITY ordinal of every table that has handed one out.
+    pub fn identity_marks(&self) -> BTreeMap<u32, i64> {
+        let state = self.state.lock().unwrap();
+        state.identities.iter().map(|(table, (next, _))| (*table, *next)).collect()
+    }
+
+    /// Keeps the files of tables dropped from now on until the hold is released, so a snapshot
+    /// can still read every file of the commit it copies.
+    pub fn hold_files(self: &Arc<Self>) -> FileHold {
+        self.file_holds.fetch_add(1, AtomicOrdering::SeqCst);
+        FileHold(Arc::clone(self))
     }
 
     /// Starts a transaction with a snapshot of everything committed so far.
@@ -228,6 +265,7 @@ impl TransactionManager {
             dropped_tables: Vec::new(),
             row_deltas: HashMap::new(),
             truncated: BTreeSet::new(),
+            written_bytes: 0,
             manager: Arc::clone(self),
             finished: false,
         })
@@ -345,6 +383,7 @@ impl TransactionManager {
             remove_old_catalogs(&self.dir, csn);
         }
         self.apply_row_changes(&txn);
+        self.committed_bytes.fetch_add(txn.written_bytes, AtomicOrdering::SeqCst);
         drop(log);
         self.finish_xid(txn.xid);
         if !txn.dropped_tables.is_empty() {
@@ -422,6 +461,9 @@ impl TransactionManager {
 
     /// Removes the files of dropped tables from every node; retried later for unreachable nodes.
     pub async fn drop_table_files(&self, cluster: &Cluster) {
+        if self.file_holds.load(AtomicOrdering::SeqCst) > 0 {
+            return;
+        }
         let tables: Vec<u32> = std::mem::take(&mut *self.pending_drops.lock().unwrap());
         if tables.is_empty() {
             return;

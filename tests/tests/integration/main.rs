@@ -14,6 +14,8 @@ mod format_compatibility;
 mod node_failure;
 mod protocol;
 mod s3_store;
+mod snapshot_automation;
+mod snapshots;
 mod spectrum;
 mod tpch;
 mod unload;

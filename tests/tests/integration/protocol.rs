@@ -293,6 +293,8 @@ async fn non_loopback_listeners_require_a_password() {
         password: password.map(str::to_string),
         s3: Default::default(),
         auto_all_max_rows: blueshift_leader::server::DEFAULT_AUTO_ALL_MAX_ROWS,
+        snapshots: Default::default(),
+        admin_listen: None,
     };
     let refused = start_leader(config(None), std::future::pending()).await.err().expect("no password: refused");
     assert!(refused.message.contains("requires a password"), "{}", refused.message);

@@ -1,9 +1,11 @@
 //! Blueshift's benchmark harnesses, one subcommand each, in one binary so that CI links one
 //! program for all of them: `bench copy` (COPY throughput on TPC-H lineitem, next to DuckDB),
-//! `bench tpch` (the 22 TPC-H queries, timed and checked) and `bench unload` (UNLOAD throughput
-//! on TPC-H lineitem to Parquet, PARALLEL ON and OFF).
+//! `bench tpch` (the 22 TPC-H queries, timed and checked), `bench unload` (UNLOAD throughput
+//! on TPC-H lineitem to Parquet, PARALLEL ON and OFF) and `bench snapshot` (snapshot and restore
+//! of TPC-H).
 
 mod copy;
+mod snapshot;
 mod tpch;
 mod unload;
 
@@ -24,6 +26,8 @@ enum Bench {
     Tpch(tpch::Args),
     /// UNLOAD throughput on TPC-H lineitem to Parquet, PARALLEL ON and OFF.
     Unload(unload::Args),
+    /// Snapshot TPC-H into S3 and restore it into a cluster of another shape, timed.
+    Snapshot(snapshot::Args),
 }
 
 #[tokio::main]
@@ -32,5 +36,6 @@ async fn main() -> std::process::ExitCode {
         Bench::Copy(args) => copy::run(args).await,
         Bench::Tpch(args) => tpch::run(args).await,
         Bench::Unload(args) => unload::run(args).await,
+        Bench::Snapshot(args) => snapshot::run(args).await,
     }
 }
