@@ -1,6 +1,6 @@
 //! Snapshots against a real S3-compatible server: incremental uploads (asserting the bytes), a
-//! consistent cut while inserts commit, restore-table, and restoring into a cluster with another
-//! node and slice count.
+//! consistent cut while inserts commit, restore-table, restoring into a cluster with another node
+//! and slice count, and cross-region copies that send only missing objects.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -9,7 +9,9 @@ use std::time::Duration;
 use blueshift_compute::s3::S3Credentials;
 use blueshift_leader::snapshot::SnapshotConfig;
 use blueshift_proto::snapshot_admin_client::SnapshotAdminClient;
-use blueshift_proto::{CreateSnapshotRequest, ListSnapshotsRequest, RestoreTableRequest, SnapshotInfo};
+use blueshift_proto::{
+    CopySnapshotRequest, CreateSnapshotRequest, EnableCopyRequest, ListSnapshotsRequest, RestoreTableRequest, SnapshotInfo,
+};
 use blueshift_tests::cluster::Cluster;
 use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3};
 use tonic::transport::Channel;
@@ -244,4 +246,82 @@ async fn restore_into_a_cluster_of_another_shape() {
     assert_eq!(joined, 1);
     client.batch_execute("INSERT INTO sales VALUES (9999, 'north', 1)").await.unwrap();
     assert_eq!(one_i64(&client, "SELECT count(*) FROM sales").await, 1801);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cross_region_copy_sends_only_missing_objects() {
+    let server = TestS3::start().await;
+    server.create_bucket("snapshots-west");
+    let mut two_regions = config(&server);
+    two_regions.stores.insert("west".into(), "s3://snapshots-west/copies".into());
+    // Automated snapshots soon after each change, for enable-copy.
+    two_regions.retention = Duration::from_secs(3600);
+    two_regions.interval = Duration::from_secs(1);
+    let cluster = Cluster::start_with_snapshots(2, 2, Some(server.endpoint.clone()), two_regions).await;
+    let client = cluster.connect().await;
+    load(&client).await;
+    let expected = rows(&client, SALES_SUMMARY).await;
+    create(&cluster, "base").await;
+    let copy = |id: &str| {
+        let id = id.to_string();
+        async {
+            admin(&cluster)
+                .await
+                .copy_snapshot(CopySnapshotRequest { id, to_region: "west".into() })
+                .await
+                .expect("copied")
+                .into_inner()
+        }
+    };
+    let west = server.root().join("snapshots-west/copies");
+    let east = server.root().join(BUCKET).join("east");
+    let manifest = |root: &Path, id: &str| std::fs::metadata(root.join(format!("snapshots/{id}/manifest.json"))).unwrap().len();
+    let first = copy("base").await;
+    assert_eq!(first.region, "west");
+    assert_eq!(first.source_region, "east");
+    assert_eq!(first.incremental_bytes, files(&west.join("objects")).values().sum::<u64>() + manifest(&west, "base"));
+
+    client.batch_execute("INSERT INTO sales VALUES (7000, 'south', 2.25)").await.unwrap();
+    create(&cluster, "next").await;
+    let before = files(&west.join("objects"));
+    let second = copy("next").await;
+    let added: u64 = files(&west.join("objects")).iter().filter(|(n, _)| !before.contains_key(*n)).map(|(_, s)| s).sum();
+    assert!(added > 0);
+    assert_eq!(second.incremental_bytes, added + manifest(&west, "next"));
+    assert_eq!(files(&west.join("objects")), files(&east.join("objects")));
+
+    // The copy restores the same data.
+    let rows_restored = admin(&cluster)
+        .await
+        .restore_table(RestoreTableRequest {
+            snapshot_id: "base".into(),
+            region: "west".into(),
+            table: "public.sales".into(),
+            new_table: "public.sales_west".into(),
+        })
+        .await
+        .expect("restored from the copy")
+        .into_inner()
+        .rows;
+    assert_eq!(rows_restored, 1800);
+    assert_eq!(rows(&client, &SALES_SUMMARY.replace("sales", "sales_west")).await, expected);
+
+    // enable-copy: automated snapshots taken from now on appear in the other region too.
+    admin(&cluster)
+        .await
+        .enable_copy(EnableCopyRequest { to_region: "west".into(), retention_days: Some(2) })
+        .await
+        .expect("copying enabled");
+    client.batch_execute("INSERT INTO sales VALUES (7001, 'south', 2.50)").await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let west_automated: Vec<SnapshotInfo> =
+            list(&cluster).await.into_iter().filter(|s| s.region == "west" && s.kind == "automated").collect();
+        if let Some(copied) = west_automated.first() {
+            assert_eq!(copied.retention_days, Some(2));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no automated snapshot was copied to west");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
 }
