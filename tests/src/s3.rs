@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use blueshift_compute::s3::S3Credentials;
+use blueshift_leader::snapshot::SnapshotConfig;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
@@ -74,6 +76,23 @@ impl TestS3 {
 
     pub fn root(&self) -> &Path {
         self.root.path()
+    }
+
+    /// Snapshots of region `region` kept under `s3://bucket/region` on this server (the bucket is
+    /// created), with this server's keys; automated snapshots off.
+    pub fn snapshot_config(&self, bucket: &str, region: &str) -> SnapshotConfig {
+        self.create_bucket(bucket);
+        SnapshotConfig {
+            region: region.into(),
+            stores: std::collections::BTreeMap::from([(region.to_string(), format!("s3://{bucket}/{region}"))]),
+            retention: std::time::Duration::ZERO,
+            credentials: S3Credentials {
+                access_key_id: Some(ACCESS_KEY_ID.into()),
+                secret_access_key: Some(SECRET_ACCESS_KEY.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
     }
 
     pub fn create_bucket(&self, bucket: &str) {

@@ -139,6 +139,12 @@ const LOAD_BUCKET: &str = "tpch-load";
 /// its own connection to the leader on `port` so the loads overlap; returns the time the loading
 /// took, writing the files included.
 pub async fn create_and_load(port: u16, store: &Path, tables: &[Table]) -> Duration {
+    create_and_load_signed(port, store, tables, "").await
+}
+
+/// [`create_and_load`] through an S3 server whose buckets are folders of `store`, each COPY
+/// carrying `credentials` (e.g. `ACCESS_KEY_ID '...' SECRET_ACCESS_KEY '...'`).
+pub async fn create_and_load_signed(port: u16, store: &Path, tables: &[Table], credentials: &str) -> Duration {
     let started = Instant::now();
     let bucket = store.join(LOAD_BUCKET);
     std::fs::create_dir_all(&bucket).expect("creates the load bucket");
@@ -148,7 +154,7 @@ pub async fn create_and_load(port: u16, store: &Path, tables: &[Table]) -> Durat
             write_parquet(&file, &table.batches);
             let client = crate::connect(port).await.expect("connects to the leader");
             client.batch_execute(table.ddl).await.unwrap_or_else(|e| panic!("{}: {e:?}", table.ddl));
-            let copy = format!("COPY {0} FROM 's3://{LOAD_BUCKET}/{0}.parquet' FORMAT AS PARQUET", table.name);
+            let copy = format!("COPY {0} FROM 's3://{LOAD_BUCKET}/{0}.parquet' {credentials} FORMAT AS PARQUET", table.name);
             client.batch_execute(&copy).await.unwrap_or_else(|e| panic!("{copy}: {e:?}"));
         }
     });

@@ -6,32 +6,21 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use blueshift_compute::s3::S3Credentials;
 use blueshift_leader::snapshot::SnapshotConfig;
 use blueshift_proto::snapshot_admin_client::SnapshotAdminClient;
 use blueshift_proto::{
     CopySnapshotRequest, CreateSnapshotRequest, EnableCopyRequest, ListSnapshotsRequest, RestoreTableRequest, SnapshotInfo,
 };
 use blueshift_tests::cluster::Cluster;
-use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3};
+use blueshift_tests::s3::TestS3;
+use blueshift_tests::sql::text_rows;
 use tonic::transport::Channel;
 
 const BUCKET: &str = "snapshots";
 
 /// Snapshots of region `east` in the test server's bucket, automated ones off unless asked.
 pub fn config(server: &TestS3) -> SnapshotConfig {
-    server.create_bucket(BUCKET);
-    SnapshotConfig {
-        region: "east".into(),
-        stores: BTreeMap::from([("east".to_string(), format!("s3://{BUCKET}/east"))]),
-        retention: Duration::ZERO,
-        credentials: S3Credentials {
-            access_key_id: Some(ACCESS_KEY_ID.into()),
-            secret_access_key: Some(SECRET_ACCESS_KEY.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    }
+    server.snapshot_config(BUCKET, "east")
 }
 
 pub async fn admin(cluster: &Cluster) -> SnapshotAdminClient<Channel> {
@@ -91,17 +80,10 @@ async fn one_i64(client: &tokio_postgres::Client, sql: &str) -> i64 {
 }
 
 async fn rows(client: &tokio_postgres::Client, sql: &str) -> Vec<Vec<String>> {
-    client
-        .simple_query(sql)
+    text_rows(client, sql)
         .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .into_iter()
-        .filter_map(|m| match m {
-            tokio_postgres::SimpleQueryMessage::Row(r) => {
-                Some((0..r.len()).map(|i| r.get(i).unwrap_or("NULL").to_string()).collect())
-            }
-            _ => None,
-        })
+        .map(|row| row.into_iter().map(|v| v.unwrap_or_else(|| "NULL".into())).collect())
         .collect()
 }
 

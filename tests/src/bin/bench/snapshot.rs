@@ -3,14 +3,11 @@
 //! cluster of another shape, and prints the snapshot's size and the times of snapshot, restore
 //! and first query answered.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use blueshift_compute::s3::S3Credentials;
-use blueshift_leader::snapshot::SnapshotConfig;
 use blueshift_leader::snapshot::store::Kind;
 use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3};
-use blueshift_tests::tpch::{Table, create_and_load, generate};
+use blueshift_tests::tpch::{Table, create_and_load_signed, generate};
 use blueshift_tests::{Cluster, connect};
 
 #[derive(clap::Args)]
@@ -21,29 +18,16 @@ pub struct Args {
     /// Compute nodes of the source cluster (the restored one gets one more).
     #[arg(long, default_value_t = 2)]
     nodes: u32,
-    /// Rows per INSERT statement while loading.
-    #[arg(long, default_value_t = 5_000)]
-    rows_per_insert: usize,
 }
 
 pub async fn run(args: Args) -> std::process::ExitCode {
     let server = TestS3::start().await;
-    server.create_bucket("bench-snapshots");
-    let config = SnapshotConfig {
-        region: "east".into(),
-        stores: BTreeMap::from([("east".to_string(), "s3://bench-snapshots/tpch".to_string())]),
-        retention: Duration::ZERO,
-        credentials: S3Credentials {
-            access_key_id: Some(ACCESS_KEY_ID.into()),
-            secret_access_key: Some(SECRET_ACCESS_KEY.into()),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
+    let config = server.snapshot_config("bench-snapshots", "east");
     let tables = generate(args.sf);
     let rows: usize = tables.iter().map(Table::rows).sum();
     let source = Cluster::start_with_snapshots(args.nodes, 2, Some(server.endpoint.clone()), config.clone()).await;
-    let load = create_and_load(source.port, &tables, args.rows_per_insert).await;
+    let keys = format!("ACCESS_KEY_ID '{ACCESS_KEY_ID}' SECRET_ACCESS_KEY '{SECRET_ACCESS_KEY}'");
+    let load = create_and_load_signed(source.port, server.root(), &tables, &keys).await;
     println!("SF {}: loaded {rows} rows in {load:.1?}", args.sf);
 
     let started = Instant::now();
