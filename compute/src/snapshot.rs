@@ -26,15 +26,16 @@ const PARALLEL_UPLOADS: usize = 4;
 
 /// The snapshot store a request names, and the key prefix of its objects.
 pub fn open_location(location: &ObjectLocation) -> Result<(Arc<dyn ObjectStore>, String), s3::S3Error> {
-    let config = S3Config {
-        endpoint: location.endpoint.clone(),
-        local_root: PathBuf::from(&location.local_root),
-    };
     let credentials = S3Credentials {
         access_key_id: location.access_key_id.clone(),
         secret_access_key: location.secret_access_key.clone(),
         session_token: None,
         region: location.region.clone(),
+    };
+    let config = S3Config {
+        endpoint: location.endpoint.clone(),
+        local_root: PathBuf::from(&location.local_root),
+        credentials: credentials.clone(),
     };
     let store = s3::bucket_store(&config, &location.bucket, &credentials)?;
     Ok((store, location.prefix.trim_matches('/').to_string()))
@@ -90,7 +91,7 @@ pub async fn snapshot_slices(
     };
     let sizes = files.values().map(|u| (u.name.clone(), u.bytes)).collect();
     let location_url = S3Url { bucket: location.bucket.clone(), key: prefix.clone() };
-    let config = S3Config { endpoint: location.endpoint.clone(), local_root: location.local_root.clone().into() };
+    let config = S3Config::new(location.endpoint.clone(), location.local_root.clone().into());
     let uploaded: Vec<Option<String>> = futures::stream::iter(files.into_values())
         .map(|upload| {
             let objects = Arc::clone(&objects);
