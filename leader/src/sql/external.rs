@@ -299,7 +299,7 @@ mod tests {
         assert_eq!(table.columns.len(), 2);
         assert_eq!(table.partition_columns[0].0, "saledate");
         assert_eq!(table.stored_as, StoredAs::Textfile);
-        assert_eq!(table.field_delimiter.as_deref(), Some("\\t"));
+        assert_eq!(table.field_delimiter.as_deref(), Some("\t"));
         assert_eq!(table.properties[0], ("numRows".into(), "170000".into()));
         let (_, alter) = parse_alter(
             "alter table spectrum.sales add if not exists partition (saledate='2008-01-01') location 's3://b/a/' \
