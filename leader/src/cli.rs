@@ -70,9 +70,10 @@ pub struct SnapshotArgs {
     /// How long automated snapshots are kept (e.g. `1day`); 0 turns them off.
     #[arg(long, default_value = "1day", value_parser = humantime::parse_duration)]
     pub snapshot_retention: Duration,
-    /// Port of the admin gRPC service (snapshots, restore-table), on the leader's host.
-    #[arg(long, default_value_t = 5440)]
-    pub admin_port: u16,
+    /// Port of the admin gRPC service (snapshots, restore-table), on the leader's host; by
+    /// default the SQL port + 1 (5440 beside 5439), so clusters side by side don't collide.
+    #[arg(long)]
+    pub admin_port: Option<u16>,
 }
 
 impl SnapshotArgs {
@@ -328,7 +329,7 @@ async fn run(cli: Cli) -> Result<()> {
                 password,
                 auto_all_max_rows,
                 snapshots: snapshots.config(),
-                admin_listen: Some(listen_address(&host, snapshots.admin_port)?),
+                admin_listen: Some(listen_address(&host, snapshots.admin_port.unwrap_or(port.wrapping_add(1)))?),
             };
             let (leader, task) = start_leader(config, stopped(stop)).await?;
             print_connect(leader.address);
@@ -379,7 +380,7 @@ async fn start_local(args: &LocalArgs, stop: watch::Receiver<bool>) -> Result<(L
         s3: S3Config::new(args.s3_endpoint.clone(), args.data_dir.join("s3")),
         auto_all_max_rows: args.auto_all_max_rows,
         snapshots: args.snapshots.config(),
-        admin_listen: Some(listen_address(&args.host, args.snapshots.admin_port)?),
+        admin_listen: Some(listen_address(&args.host, args.snapshots.admin_port.unwrap_or(args.port.wrapping_add(1)))?),
     };
     start_leader(config, stopped(stop)).await
 }
