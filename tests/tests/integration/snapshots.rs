@@ -69,6 +69,10 @@ pub fn files(dir: &Path) -> BTreeMap<String, u64> {
             entries
                 .flatten()
                 .filter(|e| e.path().is_file())
+                // An upload cut short by kill -9 leaves the embedded store's staging file
+                // (`name#N`). It is not an object: listings skip it, as S3 never shows an
+                // incomplete multipart upload.
+                .filter(|e| !e.file_name().to_string_lossy().contains('#'))
                 .map(|e| (e.file_name().to_string_lossy().into_owned(), e.metadata().unwrap().len()))
                 .collect()
         })
