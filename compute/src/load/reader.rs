@@ -59,6 +59,10 @@ pub enum ChunkError {
     /// The file's content is unusable (not Parquet, corrupt compression, wrong column count).
     #[error("{0}")]
     Data(String),
+    /// The compute node running the chunk failed or could not be reached: the cause, which the
+    /// leader reports with the node's name.
+    #[error("{0}")]
+    Node(String),
 }
 
 /// The quote characters counted in each byte range of a load's CSV files, shared by the ranges'

@@ -125,16 +125,15 @@ fn encode(batch: &RecordBatch) -> Vec<u8> {
 
 /// The leader's side: runs `task` on the node at `address` (`http://host:port`).
 pub async fn run_on(address: &str, task: &LoadTask) -> Result<BoxStream<'static, Result<LoadEvent, ChunkError>>, ChunkError> {
-    let node_error = |e: &dyn std::fmt::Display| ChunkError::Data(format!("compute node {address} failed during the load: {e}"));
+    let node_error = |e: &dyn std::fmt::Display| ChunkError::Node(e.to_string());
     let channel = channels::channel(address).map_err(|e| node_error(&e))?;
     let body = serde_json::to_vec(task).expect("load tasks serialize");
     let replies = FlightClient::new(channel)
         .do_action(Action::new(LOAD_ACTION, Bytes::from(body)))
         .await
         .map_err(|e| node_error(&e))?;
-    let address = address.to_string();
     Ok(replies
-        .map_err(move |e| ChunkError::Data(format!("compute node {address} failed during the load: {e}")))
+        .map_err(|e| ChunkError::Node(e.to_string()))
         .and_then(|body| std::future::ready(decode(&body)))
         .boxed())
 }

@@ -150,3 +150,59 @@ fn process_cpu_ticks(pid: u32) -> u64 {
     let fields: Vec<&str> = after.split_whitespace().collect();
     fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_compute_node_dying_mid_copy_fails_it_naming_the_node_and_loads_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cluster = ProcessCluster::start(dir.path(), 2, 2);
+    let client = connect(cluster.leader.port).await.unwrap();
+    client
+        .batch_execute("CREATE TABLE t (id INT, s VARCHAR(40)) DISTKEY(id); INSERT INTO t VALUES (0, 'before')")
+        .await
+        .unwrap();
+    // Big enough that the load runs for seconds in a debug build.
+    let file = dir.path().join("leader/s3/loads/big.csv");
+    std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+    let rows: String = (1..=1_500_000).map(|i| format!("{i},row number {i} of the big file\n")).collect();
+    std::fs::write(&file, rows).unwrap();
+
+    let copying = {
+        let port = cluster.leader.port;
+        tokio::spawn(async move {
+            let client = connect(port).await.unwrap();
+            client.batch_execute("COPY t FROM 's3://loads/big.csv' CSV").await
+        })
+    };
+    let watcher = connect(cluster.leader.port).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&watcher, "SELECT count(*) FROM stv_load_state WHERE rows_parsed > 0").await == 0 {
+        assert!(Instant::now() < deadline, "the load never showed progress");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cluster.compute[1].kill();
+    let error = tokio::time::timeout(Duration::from_secs(20), copying)
+        .await
+        .expect("the COPY fails soon after the node's death")
+        .unwrap()
+        .expect_err("the COPY needed the dead node");
+    let db = error.as_db_error().expect("an ERROR from the server");
+    let address = format!("127.0.0.1:{}", cluster.compute_ports[1]);
+    assert!(db.message().contains("compute node 1") && db.message().contains(&address), "{}", db.message());
+    assert_eq!(db.code().code(), "08006", "{}", db.message());
+
+    // Back with its data: the COPY left nothing behind.
+    cluster.compute[1] = ProcessCluster::spawn_compute(dir.path(), 1, cluster.compute_ports[1], 2);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let rows = loop {
+        match watcher.query_one("SELECT count(*) FROM t", &[]).await {
+            Ok(row) => break row.get::<_, i64>(0),
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("not back yet: {e:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("the cluster did not come back: {e:?}"),
+        }
+    };
+    assert_eq!(rows, 1);
+    assert_eq!(count(&watcher, "SELECT count(*) FROM stv_load_state").await, 0);
+}

@@ -20,6 +20,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::system::stv_load_state::LoadProgress;
 use crate::catalog::TableDef;
+use crate::cluster::ComputeNode;
 use crate::catalog::provider::{Services, WriteLog, arrow_schema, default_values, write_batches};
 use crate::error::{Error, Result, SqlState};
 
@@ -202,7 +203,7 @@ async fn produce(job: &LoadJob<'_>, shared: &Shared, chunks: &[Chunk], slice: u3
         };
         let mut events = match task::run_on(&node.address, &task).await {
             Ok(events) => events,
-            Err(e) => return fail(shared, &sender, e).await,
+            Err(e) => return fail(shared, &sender, chunk_error(e, node)).await,
         };
         while let Some(event) = events.next().await {
             match event {
@@ -222,15 +223,15 @@ async fn produce(job: &LoadJob<'_>, shared: &Shared, chunks: &[Chunk], slice: u3
                         break;
                     }
                 }
-                Err(e) => return fail(shared, &sender, e).await,
+                Err(e) => return fail(shared, &sender, chunk_error(e, node)).await,
             }
         }
     }
 }
 
-async fn fail(shared: &Shared, sender: &mpsc::Sender<Result<RecordBatch>>, e: ChunkError) {
+async fn fail(shared: &Shared, sender: &mpsc::Sender<Result<RecordBatch>>, e: Error) {
     shared.stop.store(true, Ordering::SeqCst);
-    let _ = sender.send(Err(chunk_error(e))).await;
+    let _ = sender.send(Err(e)).await;
 }
 
 fn must_stop(job: &LoadJob<'_>, shared: &Shared) -> bool {
@@ -245,10 +246,15 @@ fn next_task(job: &LoadJob<'_>, shared: &Shared) -> Option<Vec<usize>> {
     shared.queue.lock().unwrap().pop_front()
 }
 
-fn chunk_error(e: ChunkError) -> Error {
+/// The error of a chunk that `node` could not load.
+fn chunk_error(e: ChunkError, node: &ComputeNode) -> Error {
     match e {
         ChunkError::S3(e) => e.into(),
         ChunkError::Data(message) => Error::new(SqlState::DataException, message),
+        ChunkError::Node(cause) => Error::new(
+            SqlState::ConnectionFailure,
+            format!("compute node {} ({}) failed during the load: {cause}", node.index, node.address),
+        ),
     }
 }
 
