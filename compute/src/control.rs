@@ -7,22 +7,26 @@ use blueshift_proto::compute_control_server::ComputeControl;
 use blueshift_proto::{
     AbortRequest, Ack, AttachRequest, AttachResponse, Block, BlocklistRequest, BlocklistResponse, CommitRequest,
     DeleteRowsRequest,
-    DropTablesRequest, SliceStats, SnapshotSlicesRequest, SnapshotSlicesResponse, TableStatsRequest, TableStatsResponse, TruncateTableRequest,
+    DropTablesRequest, InstallImagesRequest, RestoreStatusRequest, RestoreStatusResponse, SliceStats, SnapshotSlicesRequest, SnapshotSlicesResponse, TableStatsRequest, TableStatsResponse, TruncateTableRequest,
 };
 use blueshift_storage::{NodeStore, Snapshot, StorageError};
 use roaring::RoaringBitmap;
 use tonic::{Request, Response, Status};
 
+use crate::restore::Restorer;
+
 pub struct ComputeControlService {
     store: Arc<NodeStore>,
     object_names: Arc<crate::snapshot::ObjectNames>,
+    restorer: Arc<Restorer>,
 }
 
 impl ComputeControlService {
-    pub fn new(store: Arc<NodeStore>) -> Self {
+    pub fn new(store: Arc<NodeStore>, restorer: Arc<Restorer>) -> Self {
         ComputeControlService {
             store,
             object_names: Arc::default(),
+            restorer,
         }
     }
 
@@ -149,6 +153,8 @@ impl ComputeControl for ComputeControlService {
         &self,
         request: Request<SnapshotSlicesRequest>,
     ) -> Result<Response<SnapshotSlicesResponse>, Status> {
+        // A snapshot hashes and uploads local files: a restore must have brought them all.
+        self.restorer.ensure_all().await?;
         let response = crate::snapshot::snapshot_slices(
             Arc::clone(&self.store),
             Arc::clone(&self.object_names),
@@ -156,6 +162,15 @@ impl ComputeControl for ComputeControlService {
         )
         .await?;
         Ok(Response::new(response))
+    }
+
+    async fn install_images(&self, request: Request<InstallImagesRequest>) -> Result<Response<Ack>, Status> {
+        self.restorer.install(Arc::clone(&self.store), request.into_inner()).await?;
+        Ok(Response::new(Ack {}))
+    }
+
+    async fn restore_status(&self, _: Request<RestoreStatusRequest>) -> Result<Response<RestoreStatusResponse>, Status> {
+        Ok(Response::new(self.restorer.status()))
     }
 
     async fn table_stats(

@@ -27,21 +27,25 @@ use prost::Message;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::codec::BlueshiftCodec;
+use crate::restore::Restorer;
 use crate::load::task::{self, LOAD_ACTION, LoadTask};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 pub struct ComputeFlightService {
     store: Arc<NodeStore>,
+    restorer: Arc<Restorer>,
 }
 
 impl ComputeFlightService {
-    pub fn new(store: Arc<NodeStore>) -> Self {
-        ComputeFlightService { store }
+    pub fn new(store: Arc<NodeStore>, restorer: Arc<Restorer>) -> Self {
+        ComputeFlightService { store, restorer }
     }
 
     fn task_context(&self) -> Arc<TaskContext> {
-        let config = SessionConfig::new().with_extension(Arc::clone(&self.store));
+        let config = SessionConfig::new()
+            .with_extension(Arc::clone(&self.store))
+            .with_extension(Arc::clone(&self.restorer));
         Arc::new(TaskContext::default().with_session_config(config))
     }
 }

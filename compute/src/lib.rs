@@ -12,6 +12,7 @@ pub mod control;
 pub mod flight;
 pub mod load;
 pub mod remote;
+pub mod restore;
 pub use blueshift_spectrum::s3;
 pub mod scan;
 pub mod server;

@@ -44,6 +44,7 @@ use datafusion_distributed::DistributedTaskContext;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::remote;
+use crate::restore::Restorer;
 
 /// A table column as the scan sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,6 +233,13 @@ impl SliceScanExec {
             .map_err(|e| DataFusionError::External(Box::new(e)))?
         };
         let segments = prune_segments(&spec, segments, &counters)?;
+        // Only now, with pruned segments left out, bring what a restore left in the snapshot store.
+        if let Some(restorer) = context.session_config().get_extension::<Restorer>() {
+            restorer
+                .ensure(segments.iter().map(|s| s.path.as_path()))
+                .await
+                .map_err(|e| DataFusionError::External(Box::new(e)))?;
+        }
         let output_schema = spec.output_schema();
         if segments.is_empty() {
             return Ok(Box::pin(RecordBatchStreamAdapter::new(

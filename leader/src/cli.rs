@@ -70,6 +70,10 @@ pub struct SnapshotArgs {
     /// How long automated snapshots are kept (e.g. `1day`); 0 turns them off.
     #[arg(long, default_value = "1day", value_parser = humantime::parse_duration)]
     pub snapshot_retention: Duration,
+    /// Bandwidth for a restored cluster's background download of its data (bytes per second,
+    /// or with KB, MB, GB); 0: unbounded. Scans fetch what they need regardless.
+    #[arg(long, default_value = "0", value_parser = parse_bytes)]
+    pub restore_rate: u64,
     /// Port of the admin gRPC service (snapshots, restore-table), on the leader's host; by
     /// default the SQL port + 1 (5440 beside 5439), so clusters side by side don't collide.
     #[arg(long)]
@@ -85,6 +89,7 @@ impl SnapshotArgs {
             interval: self.snapshot_interval,
             change_bytes: self.snapshot_change_bytes,
             retention: self.snapshot_retention,
+            restore_rate: self.restore_rate,
             // Forwarded to compute nodes, which upload with them.
             credentials: S3Credentials {
                 access_key_id: env("AWS_ACCESS_KEY_ID"),

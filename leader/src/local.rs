@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use blueshift_compute::restore::Restorer;
 use blueshift_storage::NodeStore;
 use tokio::net::TcpListener;
 
@@ -28,8 +29,15 @@ pub async fn start_compute(
         .map_err(|e| Error::internal(format!("cannot listen on {listen}: {e}")))?;
     let address = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     let store = Arc::new(store);
+    // The restore's background download stops with the node.
+    let (stopping, stop) = tokio::sync::watch::channel(false);
+    let restorer = Restorer::open(store.root(), stop).map_err(Error::internal)?;
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopping.send(true);
+    };
     let task = tokio::spawn(async move {
-        if let Err(e) = blueshift_compute::server::serve(store, listener, shutdown).await {
+        if let Err(e) = blueshift_compute::server::serve(store, restorer, listener, shutdown).await {
             tracing::error!(error = %e, "compute node stopped");
         }
     });

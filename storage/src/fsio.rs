@@ -9,7 +9,7 @@ use crate::error::{Result, StorageError};
 
 /// Writes `bytes` to `path` so that after a crash the file holds either its old content or the
 /// new one: write a temporary sibling, fsync it, rename it over `path`, fsync the directory.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_extension("tmp");
     {
         let mut file = File::create(&tmp).map_err(StorageError::io(&tmp))?;
@@ -21,19 +21,19 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// Writes a new file that must be durable before anything refers to it.
-pub(crate) fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
+pub fn write_durable(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut file = File::create(path).map_err(StorageError::io(path))?;
     file.write_all(bytes).map_err(StorageError::io(path))?;
     file.sync_all().map_err(StorageError::io(path))
 }
 
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
+pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(StorageError::io(dir))
 }
 
-pub(crate) fn create_dir_durable(dir: &Path) -> Result<()> {
+pub fn create_dir_durable(dir: &Path) -> Result<()> {
     if dir.exists() {
         return Ok(());
     }

@@ -15,7 +15,7 @@
 
 pub mod distribution;
 pub mod error;
-mod fsio;
+pub mod fsio;
 pub mod manifest;
 pub mod mvcc;
 pub mod node;

@@ -26,6 +26,7 @@ use crate::fsio;
 use crate::manifest::{DeleteEntry, SegmentEntry, TableManifest};
 use crate::mvcc::{Snapshot, Stamp};
 use crate::segment::{sort_batch, write_segment};
+use crate::snapshot::SliceImage;
 
 /// Rows per segment: a load larger than this becomes several segments, each sorted on its own.
 pub const SEGMENT_ROWS: usize = 1 << 20;
@@ -554,6 +555,44 @@ impl NodeStore {
             })
             .collect();
         Ok(Some((table.dir.clone(), segments)))
+    }
+
+    /// Adds a snapshot's image of a table slice as segments pending in `xid`, under this slice's
+    /// own file names. Returns the path of every segment and delete file with the object that
+    /// holds it in the snapshot store: none of them is here yet, the caller brings them.
+    pub fn install(&self, xid: u64, image: &SliceImage) -> Result<Vec<(PathBuf, String)>> {
+        let key = (self.local_slice(image.slice)?, image.table_id);
+        let table = self.table_slice(key, true)?.expect("created");
+        let mut table = table.lock().unwrap();
+        let mut files = Vec::new();
+        for source in &image.segments {
+            let id = table.manifest.next_segment_id;
+            table.manifest.next_segment_id += 1;
+            let mut entry = SegmentEntry {
+                id,
+                file: format!("s{id}.parquet"),
+                created: Stamp::pending(xid),
+                dropped: None,
+                deletes: Vec::new(),
+                ..source.clone()
+            };
+            files.push((table.dir.join(&entry.file), source.file.clone()));
+            for (n, delete) in source.deletes.iter().enumerate() {
+                let file = format!("d{id}-x{xid}-{n}.bm");
+                files.push((table.dir.join(&file), delete.file.clone()));
+                entry.deletes.push(DeleteEntry { stamp: Stamp::pending(xid), file, rows: delete.rows });
+            }
+            table.manifest.segments.push(entry);
+        }
+        table.save()?;
+        drop(table);
+        self.note_pending(xid, key);
+        Ok(files)
+    }
+
+    /// The node's data directory.
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// Ids of the tables with data on this node.

@@ -14,6 +14,7 @@
 pub mod admin;
 pub mod automation;
 pub mod client;
+pub mod fast_restore;
 pub mod restore;
 pub mod store;
 
@@ -44,6 +45,8 @@ pub struct SnapshotConfig {
     pub retention: Duration,
     /// Keys for the stores (else the `AWS_*` environment of each process).
     pub credentials: S3Credentials,
+    /// Bytes per second a restored node's background download may use; 0: unbounded.
+    pub restore_rate: u64,
 }
 
 impl Default for SnapshotConfig {
@@ -55,6 +58,7 @@ impl Default for SnapshotConfig {
             change_bytes: 5 << 30,
             retention: Duration::from_secs(24 * 3600),
             credentials: S3Credentials::default(),
+            restore_rate: 0,
         }
     }
 }

@@ -16,6 +16,7 @@ mod stl_query;
 mod stv_blocklist;
 pub mod stv_load_state;
 mod stv_recents;
+mod stv_restore_status;
 mod stv_sessions;
 mod stv_slices;
 mod stv_tbl_perm;
@@ -220,6 +221,7 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
     ]);
     tables.push(table::<pg_catalog::LateBindingViewCols>());
     tables.push(Arc::new(svv_snapshots::SvvSnapshots));
+    tables.push(Arc::new(stv_restore_status::StvRestoreStatus));
     tables
 }
 

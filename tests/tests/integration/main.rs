@@ -10,6 +10,7 @@ mod cluster;
 mod copy;
 mod copy_formats;
 mod distribution;
+mod fast_restore;
 mod format_compatibility;
 mod node_failure;
 mod protocol;
