@@ -219,8 +219,19 @@ impl Restorer {
         if *local {
             return Ok(0);
         }
-        let object = restore.plan.lock().unwrap().files[&rel].object.clone();
-        let bytes = fetch_file(&restore.objects, &restore.prefix, object, self.root.join(&rel)).await?;
+        let (object, size) = {
+            let plan = restore.plan.lock().unwrap();
+            (plan.files[&rel].object.clone(), plan.files[&rel].bytes)
+        };
+        let path = self.root.join(&rel);
+        if !path.parent().is_some_and(Path::exists) {
+            // Its table was dropped since: nothing is left to bring.
+            *local = true;
+            restore.downloaded_bytes.fetch_add(size, Ordering::SeqCst);
+            restore.downloaded_objects.fetch_add(1, Ordering::SeqCst);
+            return Ok(0);
+        }
+        let bytes = fetch_file(&restore.objects, &restore.prefix, object, path).await?;
         *local = true;
         restore.downloaded_bytes.fetch_add(bytes, Ordering::SeqCst);
         restore.downloaded_objects.fetch_add(1, Ordering::SeqCst);

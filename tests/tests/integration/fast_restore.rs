@@ -21,7 +21,9 @@ async fn load(client: &tokio_postgres::Client) {
         .batch_execute(
             "CREATE TABLE events (id INT, note VARCHAR(64)) DISTSTYLE EVEN SORTKEY(id);
              CREATE TABLE kinds (k INT, name VARCHAR(10)) DISTSTYLE ALL;
-             INSERT INTO kinds VALUES (0, 'even'), (1, 'odd');",
+             INSERT INTO kinds VALUES (0, 'even'), (1, 'odd');
+             CREATE TABLE spare (id INT) DISTSTYLE EVEN;
+             INSERT INTO spare SELECT value FROM generate_series(1, 1000);",
         )
         .await
         .unwrap();
@@ -112,7 +114,7 @@ async fn a_restored_cluster_answers_before_its_data_is_local() {
     let rows = blueshift_leader::snapshot::restore::restore_cluster(&restored.server.services, "fast", "")
         .await
         .expect("cluster restored");
-    assert_eq!(rows, 36_000 + 2, "events' live rows and kinds' (one copy)");
+    assert_eq!(rows, 36_000 + 2 + 1000, "events' live rows, kinds' (one copy) and spare's");
     let client = restored.connect().await;
 
     // The first query: its scans keep one segment per slice after pruning, and fetch only those.
@@ -125,6 +127,8 @@ async fn a_restored_cluster_answers_before_its_data_is_local() {
     assert!(on_demand <= 4, "at most the one segment per slice the filter keeps: {status:?}");
     assert!(segment_files(&restored.dir) < status.iter().map(|s| s.4 as usize).sum(), "files are missing locally");
 
+    // A table dropped mid-download leaves nothing to download.
+    client.batch_execute("DROP TABLE spare").await.unwrap();
     // Every query is right while the download goes on, and after it completes.
     assert_eq!(answers(&client).await, expected);
     wait_completed(&client, 2).await;
