@@ -1,11 +1,12 @@
 //! Restoring from a snapshot: a whole new cluster, or one table into a running cluster.
 //!
-//! A new cluster of the snapshot's shape takes the snapshot's slice images as they are and
-//! answers queries while its files download ([`super::fast_restore`]). Otherwise rows are read back from the snapshot's objects (each segment with its committed deletes
-//! applied, columns matched by id, columns added after a segment was written filled with their
-//! default) and written through the normal write path. That places every row by the target
-//! table's distribution style, so a cluster restored with another node or slice count is laid
-//! out exactly as if its rows had been loaded there. A restore is one transaction: it commits
+//! A new cluster takes the snapshot's slice images of the tables whose rows may stay where they
+//! are and answers queries while its files download ([`super::fast_restore`]). The rows of the
+//! others (KEY tables restored into another shape) and of a restored table are read back from the
+//! snapshot's objects (each segment with its committed deletes applied, columns matched by id,
+//! columns added after a segment was written filled with their default) and written through the
+//! normal write path, which places every row by the target table's distribution, as if it had
+//! been loaded there. A restore is one transaction: it commits
 //! completely or leaves nothing behind.
 
 use std::sync::Arc;
@@ -41,13 +42,15 @@ pub async fn restore_cluster(services: &Arc<Services>, id: &str, region: &str) -
     let result = async {
         let (catalog, _) = manifest.catalog.clone().without_temp_tables();
         *txns.catalog_for_ddl(&mut txn).await? = catalog.clone();
-        let mut rows = 0;
-        if super::fast_restore::same_shape(services, &manifest) {
-            rows = super::fast_restore::install(services, &mut txn, &store, &manifest, &catalog).await?;
-        } else {
-            for table in catalog.schemas.values().flat_map(|s| s.tables.values()).filter(|t| t.backup) {
-                rows += copy_rows(services, &mut txn, &store, &manifest, table, Arc::new(table.clone())).await?;
-            }
+        let (installed, rewritten): (Vec<&TableDef>, Vec<&TableDef>) = catalog
+            .schemas
+            .values()
+            .flat_map(|s| s.tables.values())
+            .filter(|t| t.backup)
+            .partition(|t| super::fast_restore::takes_images(services, &manifest, t));
+        let mut rows = super::fast_restore::install(services, &mut txn, &store, &manifest, &installed).await?;
+        for table in rewritten {
+            rows += copy_rows(services, &mut txn, &store, &manifest, table, Arc::new(table.clone())).await?;
         }
         for (table, next) in &manifest.identities {
             txns.allocate_identities(*table, *next as u64).await?;

@@ -22,6 +22,8 @@ pub const INT8: DataType = DataType::Int64;
 pub const BOOL: DataType = DataType::Boolean;
 pub const FLOAT4: DataType = DataType::Float32;
 pub const FLOAT8: DataType = DataType::Float64;
+/// Bytes in the megabyte of Redshift's `*_mb` and `*_mega_bytes` columns.
+pub const MB: f64 = 1024.0 * 1024.0;
 pub const TIMESTAMP: DataType = DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None);
 
 /// A schema of nullable columns.

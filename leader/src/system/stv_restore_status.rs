@@ -9,13 +9,11 @@ use async_trait::async_trait;
 use blueshift_proto::RestoreStatusRequest;
 use datafusion::common::ScalarValue;
 
-use super::rows::{self, FLOAT8, INT4, INT8, Rows, TEXT};
+use super::rows::{self, FLOAT8, INT4, INT8, MB, Rows, TEXT};
 use super::{SystemContext, SystemTable};
 use crate::error::Result;
 
 pub struct StvRestoreStatus;
-
-const MB: f64 = 1024.0 * 1024.0;
 
 #[async_trait]
 impl SystemTable for StvRestoreStatus {

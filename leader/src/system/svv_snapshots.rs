@@ -8,13 +8,11 @@ use arrow::datatypes::SchemaRef;
 use async_trait::async_trait;
 use datafusion::common::ScalarValue;
 
-use super::rows::{self, FLOAT8, INT4, INT8, Rows, TEXT, TIMESTAMP};
+use super::rows::{self, FLOAT8, INT4, INT8, MB, Rows, TEXT, TIMESTAMP};
 use super::{SystemContext, SystemTable};
 use crate::error::Result;
 
 pub struct SvvSnapshots;
-
-const MB: f64 = 1024.0 * 1024.0;
 
 #[async_trait]
 impl SystemTable for SvvSnapshots {

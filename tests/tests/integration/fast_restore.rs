@@ -2,7 +2,8 @@
 //! background download is demonstrably incomplete (held back by a bandwidth limit), fetches
 //! only the segments its scans keep after zone-map pruning, and resumes the download after a
 //! restart — here of a cluster restored by `blueshift restore` and then run as separate
-//! processes — ending with identical data.
+//! processes — ending with identical data; EVEN and ALL tables restore this way into another
+//! node count too.
 
 use std::path::Path;
 use std::process::Command;
@@ -98,15 +99,21 @@ fn segment_files(dir: &Path) -> usize {
         .sum()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_restored_cluster_answers_before_its_data_is_local() {
-    let server = TestS3::start().await;
-    let source = Cluster::start_with_snapshots(2, 2, Some(server.endpoint.clone()), config(&server)).await;
+/// Snapshot `id` of a 2-node cluster holding [`load`]'s tables; returns the [`QUERIES`]' answers.
+async fn snapshot_of_a_loaded_cluster(server: &TestS3, id: &str) -> Vec<Vec<Vec<Option<String>>>> {
+    let source = Cluster::start_with_snapshots(2, 2, Some(server.endpoint.clone()), config(server)).await;
     let client = source.connect().await;
     load(&client).await;
     let expected = answers(&client).await;
-    create(&source, "fast").await;
+    create(&source, id).await;
     source.stop();
+    expected
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_restored_cluster_answers_before_its_data_is_local() {
+    let server = TestS3::start().await;
+    let expected = snapshot_of_a_loaded_cluster(&server, "fast").await;
 
     let mut restoring = config(&server);
     restoring.restore_rate = 32 << 10;
@@ -163,12 +170,7 @@ fn restore_args(server: &TestS3, dir: &Path, port: u16) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restore_resumes_after_a_restart_as_separate_processes() {
     let server = TestS3::start().await;
-    let source = Cluster::start_with_snapshots(2, 2, Some(server.endpoint.clone()), config(&server)).await;
-    let client = source.connect().await;
-    load(&client).await;
-    let expected = answers(&client).await;
-    create(&source, "proc").await;
-    source.stop();
+    let expected = snapshot_of_a_loaded_cluster(&server, "proc").await;
 
     let temp = tempfile::tempdir().unwrap();
     let dir = temp.path().join("restored");
@@ -212,4 +214,32 @@ async fn a_restore_resumes_after_a_restart_as_separate_processes() {
     assert_eq!(answers(&client).await, expected);
     let files: usize = resumed.iter().map(|s| s.4 as usize).sum();
     assert_eq!(segment_files(&dir), files, "every segment file is local");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn even_and_all_tables_restore_lazily_into_another_shape() {
+    let server = TestS3::start().await;
+    let expected = snapshot_of_a_loaded_cluster(&server, "shape").await;
+    let mut restoring = config(&server);
+    restoring.restore_rate = 32 << 10;
+    let restored = Cluster::start_with_snapshots(3, 1, Some(server.endpoint.clone()), restoring).await;
+    let rows = blueshift_leader::snapshot::restore::restore_cluster(&restored.server.services, "shape", "")
+        .await
+        .expect("cluster restored");
+    assert_eq!(rows, 36_000 + 2 + 1000);
+    let client = restored.connect().await;
+    let status = restore_status(&client).await;
+    assert_eq!(status.len(), 3, "{status:?}");
+    assert!(status.iter().all(|s| s.0 == "restoring" && s.1 < s.2), "{status:?}");
+    assert_eq!(answers(&client).await, expected);
+    // The 4 slices' EVEN segments are dealt over the 3 new slices; every node has an ALL copy.
+    let per_slice = text_rows(&client, "SELECT slice, rows FROM stv_tbl_perm WHERE name = 'events' ORDER BY slice").await;
+    assert_eq!(per_slice.len(), 3, "{per_slice:?}");
+    assert!(per_slice.iter().all(|r| r[1].as_deref() != Some("0")), "{per_slice:?}");
+    let copies = text_rows(&client, "SELECT count(*) FROM stv_tbl_perm WHERE name = 'kinds' AND rows = 2").await;
+    assert_eq!(copies, [[Some("3".to_string())]]);
+    wait_completed(&client, 3).await;
+    assert_eq!(answers(&client).await, expected);
+    client.batch_execute("INSERT INTO events VALUES (1000000, 'new')").await.unwrap();
+    assert_eq!(text_rows(&client, "SELECT count(*) FROM events").await, [[Some("36001".to_string())]]);
 }
