@@ -335,6 +335,7 @@ async fn run(cli: Cli) -> Result<()> {
                 auto_all_max_rows,
                 snapshots: snapshots.config(),
                 admin_listen: Some(listen_address(&host, snapshots.admin_port.unwrap_or(port.wrapping_add(1)))?),
+                restore_from: None,
             };
             let (leader, task) = start_leader(config, stopped(stop)).await?;
             print_connect(leader.address);
@@ -346,7 +347,7 @@ async fn run(cli: Cli) -> Result<()> {
 
 /// The local cluster: compute nodes on loopback ports, and the leader, in this process.
 async fn run_local(args: LocalArgs, stop: watch::Receiver<bool>) -> Result<()> {
-    let (leader, task) = start_local(&args, stop).await?;
+    let (leader, task) = start_local(&args, None, stop).await?;
     print_connect(leader.address);
     let _ = task.await;
     Ok(())
@@ -362,15 +363,15 @@ async fn run_restore(snapshot: &str, args: LocalArgs, stop: watch::Receiver<bool
         ));
     }
     let started = std::time::Instant::now();
-    let (leader, task) = start_local(&args, stop).await?;
-    let rows = crate::snapshot::restore::restore_cluster(&leader.server.services, snapshot, &args.snapshots.region).await?;
+    let (leader, task) = start_local(&args, Some(snapshot.to_string()), stop).await?;
+    let rows = leader.restored_rows.unwrap_or_default();
     println!("Restored snapshot {snapshot} ({rows} rows) in {:.1}s", started.elapsed().as_secs_f64());
     print_connect(leader.address);
     let _ = task.await;
     Ok(())
 }
 
-async fn start_local(args: &LocalArgs, stop: watch::Receiver<bool>) -> Result<(Leader, tokio::task::JoinHandle<()>)> {
+async fn start_local(args: &LocalArgs, restore_from: Option<String>, stop: watch::Receiver<bool>) -> Result<(Leader, tokio::task::JoinHandle<()>)> {
     let mut compute = Vec::new();
     for node in 0..args.nodes {
         let dir = args.data_dir.join(format!("compute-{node}"));
@@ -386,6 +387,7 @@ async fn start_local(args: &LocalArgs, stop: watch::Receiver<bool>) -> Result<(L
         auto_all_max_rows: args.auto_all_max_rows,
         snapshots: args.snapshots.config(),
         admin_listen: Some(listen_address(&args.host, args.snapshots.admin_port.unwrap_or(args.port.wrapping_add(1)))?),
+        restore_from,
     };
     start_leader(config, stopped(stop)).await
 }

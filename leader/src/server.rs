@@ -65,6 +65,9 @@ pub struct LeaderConfig {
     pub snapshots: SnapshotConfig,
     /// Where the admin gRPC service (snapshots, restore-table) listens; `None`: nowhere.
     pub admin_listen: Option<SocketAddr>,
+    /// A snapshot (in the store of the cluster's region) to restore this new cluster from before
+    /// it accepts clients, so none ever sees it empty.
+    pub restore_from: Option<String>,
 }
 
 /// A started leader: where it listens, and the task serving it.
@@ -72,6 +75,8 @@ pub struct Leader {
     pub address: SocketAddr,
     pub admin_address: Option<SocketAddr>,
     pub server: Arc<Server>,
+    /// Rows restored from `LeaderConfig::restore_from`.
+    pub restored_rows: Option<u64>,
 }
 
 /// Starts the leader; the returned future serves clients until `shutdown` resolves.
@@ -115,6 +120,10 @@ pub async fn start_leader(
     // port find it too.
     let admin_address = match config.admin_listen {
         Some(listen) => Some(serve_admin(listen, Arc::clone(&server.services)).await?),
+        None => None,
+    };
+    let restored_rows = match &config.restore_from {
+        Some(snapshot) => Some(crate::snapshot::restore::restore_cluster(&server.services, snapshot, "").await?),
         None => None,
     };
     let listener = TcpListener::bind(config.listen)
@@ -162,7 +171,7 @@ pub async fn start_leader(
             }
         }
     });
-    Ok((Leader { address, admin_address, server }, task))
+    Ok((Leader { address, admin_address, server, restored_rows }, task))
 }
 
 /// Serves the admin gRPC service on `listen`; returns the bound address.

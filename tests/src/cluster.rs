@@ -132,6 +132,7 @@ impl Cluster {
             auto_all_max_rows,
             admin_listen: snapshots.as_ref().map(|_| "127.0.0.1:0".parse().unwrap()),
             snapshots: snapshots.unwrap_or_default(),
+            restore_from: None,
         };
         let (leader, _) = start_leader(config, stopped(receiver)).await.expect("leader starts");
         Cluster {

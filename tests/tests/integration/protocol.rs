@@ -295,6 +295,7 @@ async fn non_loopback_listeners_require_a_password() {
         auto_all_max_rows: blueshift_leader::server::DEFAULT_AUTO_ALL_MAX_ROWS,
         snapshots: Default::default(),
         admin_listen: None,
+        restore_from: None,
     };
     let refused = start_leader(config(None), std::future::pending()).await.err().expect("no password: refused");
     assert!(refused.message.contains("requires a password"), "{}", refused.message);
