@@ -13,7 +13,7 @@ use blueshift_tests::cluster::{BlueshiftProcess, Cluster, ProcessCluster, bluesh
 use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3};
 use blueshift_tests::sql::text_rows;
 
-use super::snapshots::{config, create};
+use super::snapshots::{config, create, files};
 
 /// `events` (sorted by id, with deletes: one segment per slice per insert, each covering an
 /// id range) and a DISTSTYLE ALL table.
@@ -138,6 +138,13 @@ async fn a_restored_cluster_answers_before_its_data_is_local() {
     client.batch_execute("DROP TABLE spare").await.unwrap();
     // Every query is right while the download goes on, and after it completes.
     assert_eq!(answers(&client).await, expected);
+    // A snapshot mid-download brings the rest first; the files are the snapshot's own, so the
+    // store gets no new object.
+    let objects_dir = server.root().join("snapshots/east/objects");
+    let stored = files(&objects_dir);
+    let again = create(&restored, "again").await;
+    assert_eq!(files(&objects_dir), stored);
+    assert!(again.incremental_bytes < again.total_bytes / 10, "{again:?}");
     wait_completed(&client, 2).await;
     assert_eq!(answers(&client).await, expected);
     // The restored cluster takes writes and new snapshots like any other.
