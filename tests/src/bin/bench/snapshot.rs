@@ -2,7 +2,7 @@
 //! snapshot into a real S3-compatible server (s3s-fs on 127.0.0.1), restores it into a new
 //! cluster of the same shape, and prints the snapshot's size, the snapshot's time and, from the
 //! restore's start, when the first query was answered versus when every byte was downloaded;
-//! `--reshape` also times a restore into one more node, which rewrites every row first.
+//! `--reshape` also times a restore into one more node, which rewrites KEY tables first.
 
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ pub struct Args {
     /// Compute nodes of the source and the restored cluster.
     #[arg(long, default_value_t = 2)]
     nodes: u32,
-    /// Also restore into a cluster of one more node (the path that rewrites every row).
+    /// Also restore into a cluster of one more node (which rewrites KEY tables first).
     #[arg(long)]
     reshape: bool,
 }
@@ -61,7 +61,7 @@ pub async fn run(args: Args) -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
         println!(
-            "restore into {} nodes (every row rewritten to its new slice first): {:.1?}",
+            "restore into {} nodes (KEY tables rewritten to their new slices first): {:.1?}",
             args.nodes + 1,
             started.elapsed()
         );
