@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::common::config::CsvOptions;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{DataFusionError, Result, ScalarValue, Statistics, internal_err};
+use datafusion::common::{DataFusionError, Result, Statistics, internal_err};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{CsvSource, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
@@ -198,7 +198,7 @@ fn file_plan(spec: &ScanSpec, split: &FileSplit, context: &TaskContext) -> Resul
         .partition_fields
         .iter()
         .zip(&split.partition_values)
-        .map(|(field, value)| ScalarValue::try_from_string(value.clone(), field.data_type()))
+        .map(|(field, value)| crate::table::partition_value(value, field.data_type()))
         .collect::<Result<Vec<_>>>()?;
     let mut file = PartitionedFile::new(url.key.clone(), split.size);
     if let Some((start, end)) = split.range {

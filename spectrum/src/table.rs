@@ -28,6 +28,16 @@ pub const PATH_COLUMN: &str = "$path";
 pub const SIZE_COLUMN: &str = "$size";
 /// Parquet files larger than this are read in byte ranges of about this size, in parallel.
 pub const SPLIT_BYTES: u64 = 64 * 1024 * 1024;
+/// The folder name of a NULL partition value, as Hive writes it (and UNLOAD and INSERT do).
+pub const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A partition value, as text in the catalog or a folder name, as its column's type.
+pub fn partition_value(text: &str, data_type: &DataType) -> Result<ScalarValue> {
+    if text == HIVE_NULL {
+        return ScalarValue::try_from(data_type);
+    }
+    ScalarValue::try_from_string(text.to_string(), data_type)
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct PartitionSpec {
@@ -115,7 +125,7 @@ impl ExternalTable {
             .map(|(i, field)| {
                 let values = partitions
                     .iter()
-                    .map(|p| ScalarValue::try_from_string(p.values[i].clone(), field.data_type()))
+                    .map(|p| partition_value(&p.values[i], field.data_type()))
                     .collect::<Result<Vec<_>>>()?;
                 if values.is_empty() {
                     return Ok(arrow::array::new_empty_array(field.data_type()));

@@ -119,3 +119,22 @@ pub fn put_file(bucket_dir: &Path, key: &str, data: impl AsRef<[u8]>) -> PathBuf
     std::fs::write(&path, data).expect("object written");
     path
 }
+
+/// Every file under `dir`, as paths relative to it with `/` separators, sorted.
+pub fn files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push(path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    out.sort();
+    out
+}

@@ -22,8 +22,7 @@ use super::format::{Encoder, encoder};
 use crate::load::compression::Compressor;
 use crate::s3::{self, S3Url};
 
-/// The folder name of a NULL partition value, as Hive and Redshift write it.
-pub const HIVE_NULL: &str = "__HIVE_DEFAULT_PARTITION__";
+pub use blueshift_spectrum::table::HIVE_NULL;
 
 /// Uploads in flight per file: bounds the memory a writer holds.
 const UPLOAD_CONCURRENCY: usize = 4;
@@ -204,6 +203,7 @@ impl Target {
             key.push('/');
         }
         key.push_str(folder);
+        key.push_str(&self.spec.name_prefix);
         key.push_str(&self.naming.name(part));
         key.push_str(&self.spec.suffix());
         let url = S3Url { bucket: self.spec.bucket.clone(), key: key.clone() };
@@ -319,6 +319,29 @@ fn hive_escape(value: &str) -> String {
     out
 }
 
+/// The value a folder name written by [`hive_escape`] stands for.
+pub fn hive_unescape(folder: &str) -> String {
+    let bytes = folder.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| folder.get(i + 1..i + 3).and_then(|hex| u8::from_str_radix(hex, 16).ok()))
+            .flatten();
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,5 +355,8 @@ mod tests {
         assert_eq!(hive_escape("2019-09-01"), "2019-09-01");
         assert_eq!(hive_escape("a/b=c"), "a%2Fb%3Dc");
         assert_eq!(hive_escape("2019-09-01 10:00:00"), "2019-09-01 10%3A00%3A00");
+        for value in ["a/b=c", "100%", "é:ü", "plain"] {
+            assert_eq!(hive_unescape(&hive_escape(value)), value);
+        }
     }
 }

@@ -20,7 +20,7 @@ use crate::load::compression::Compression;
 use crate::s3::{S3Config, S3Credentials};
 
 pub use exec::UnloadExec;
-pub use files::{Naming, UnloadedFile, write_stream};
+pub use files::{Naming, UnloadedFile, hive_unescape, write_stream};
 pub use format::FileFormat;
 
 /// Everything a writer needs to know, shipped to the compute nodes inside the plan.
@@ -40,6 +40,10 @@ pub struct UnloadSpec {
     /// A file is closed and the next one started once it reaches this many bytes.
     pub max_file_size: u64,
     pub partition: Option<PartitionSpec>,
+    /// Put before every file's name: what makes the files of one external-table write unique
+    /// (`<date>_<time>_<microseconds>_<query>_`); UNLOAD leaves it empty.
+    #[serde(default)]
+    pub name_prefix: String,
 }
 
 /// PARTITION BY: the partition columns' positions in the query's output.

@@ -255,7 +255,16 @@ pub async fn describe(state: SessionState, statement: &StatementText) -> Result<
     // as asyncpg need the parameter count and types before they bind).
     let parsed = parse_statement(&statement.text)?;
     let plan = match &parsed {
-        Statement::Insert(_) => query::plan(&state, parsed, None).await?,
+        Statement::Insert(insert) => match query::plan(&state, parsed.clone(), None).await {
+            Ok(plan) => plan,
+            // An INSERT into an external table writes files rather than planning as DataFusion's
+            // insert: its query alone gives the parameter types. Other INSERTs fail as they will
+            // when run.
+            Err(e) => match &insert.source {
+                Some(source) => query::plan(&state, Statement::Query(source.clone()), None).await.map_err(|_| e)?,
+                None => return Err(e),
+            },
+        },
         other => {
             // A probe that does not plan leaves the types to the client, as before.
             let probe = parameter_probe(other).and_then(|p| parse_statement(&p).ok());

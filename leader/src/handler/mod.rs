@@ -81,7 +81,10 @@ async fn route(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         "DROP" => drop::drop(ctx).await,
         "ALTER" if k(&["ALTER", "TABLE"]) => alter_table::alter(ctx).await,
         "TRUNCATE" => truncate::truncate(ctx).await,
-        "INSERT" => dml::insert(ctx).await,
+        "INSERT" => match external::write::insert(ctx).await? {
+            Some(result) => Ok(result),
+            None => dml::insert(ctx).await,
+        },
         "UPDATE" => dml::update(ctx).await,
         "DELETE" => dml::delete(ctx).await,
         "EXPLAIN" => explain::explain(ctx).await,

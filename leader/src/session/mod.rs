@@ -469,7 +469,7 @@ impl Session {
         let mut block = self.block.lock().await;
         if let Block::Open(txn) = &mut *block {
             self.server.services.log.set_xid(self.pid, txn.snapshot.xid);
-            let result = handler::execute(&mut StatementContext::new(self, txn, statement, params)).await;
+            let result = handler::execute(&mut StatementContext::new(self, txn, statement, params, true)).await;
             if result.is_err()
                 && let Block::Open(txn) = std::mem::replace(&mut *block, Block::Failed)
             {
@@ -480,7 +480,7 @@ impl Session {
         drop(block);
         let mut txn = self.server.services.txns.begin().await?;
         self.server.services.log.set_xid(self.pid, txn.snapshot.xid);
-        let result = handler::execute(&mut StatementContext::new(self, &mut txn, statement, params)).await;
+        let result = handler::execute(&mut StatementContext::new(self, &mut txn, statement, params, false)).await;
         match result {
             Ok(result) => {
                 self.commit(txn).await?;
@@ -590,15 +590,24 @@ pub struct StatementContext<'a> {
     pub txn: &'a mut Transaction,
     pub statement: &'a StatementText,
     pub params: Option<ParamValues>,
+    /// Whether the statement runs inside a transaction block (BEGIN ... END).
+    pub in_block: bool,
 }
 
 impl<'a> StatementContext<'a> {
-    pub fn new(session: &'a Arc<Session>, txn: &'a mut Transaction, statement: &'a StatementText, params: Option<ParamValues>) -> Self {
+    pub fn new(
+        session: &'a Arc<Session>,
+        txn: &'a mut Transaction,
+        statement: &'a StatementText,
+        params: Option<ParamValues>,
+        in_block: bool,
+    ) -> Self {
         StatementContext {
             session,
             txn,
             statement,
             params,
+            in_block,
         }
     }
 

@@ -36,7 +36,8 @@ pub struct CreateExternalSchema {
 pub struct CreateExternalTable {
     pub name: ObjectName,
     pub columns: Vec<(String, DataType)>,
-    pub partition_columns: Vec<(String, DataType)>,
+    /// Partition columns; CREATE EXTERNAL TABLE AS may name them without types.
+    pub partition_columns: Vec<(String, Option<DataType>)>,
     pub field_delimiter: Option<String>,
     pub stored_as: StoredAs,
     pub location: String,
@@ -149,6 +150,21 @@ fn column_list(p: &mut Parser) -> Result<Vec<(String, DataType)>, ParserError> {
     Ok(columns)
 }
 
+/// `(p [type], ..)`: the partition columns, whose types CREATE EXTERNAL TABLE AS may leave out.
+fn partition_list(p: &mut Parser) -> Result<Vec<(String, Option<DataType>)>, ParserError> {
+    p.expect_token(&Token::LParen)?;
+    let columns = p.parse_comma_separated(|p| {
+        let name = p.parse_identifier()?.value.to_lowercase();
+        let data_type = match p.peek_token().token {
+            Token::Comma | Token::RParen => None,
+            _ => Some(p.parse_data_type()?),
+        };
+        Ok((name, data_type))
+    })?;
+    p.expect_token(&Token::RParen)?;
+    Ok(columns)
+}
+
 /// `('k'='v', ..)` or `(k='v', ..)`.
 fn key_values(p: &mut Parser) -> Result<Vec<(String, String)>, ParserError> {
     p.expect_token(&Token::LParen)?;
@@ -194,7 +210,7 @@ pub fn parse_create_table(text: &str) -> Result<CreateExternalTable> {
         let mut location = None;
         loop {
             if words(p, &["PARTITIONED", "BY"]) {
-                table.partition_columns = column_list(p)?;
+                table.partition_columns = partition_list(p)?;
             } else if words(p, &["ROW", "FORMAT", "DELIMITED"]) {
                 while words(p, &["FIELDS", "TERMINATED", "BY"]) || words(p, &["LINES", "TERMINATED", "BY"]) {
                     let value = p.parse_literal_string()?;
@@ -223,8 +239,19 @@ pub fn parse_create_table(text: &str) -> Result<CreateExternalTable> {
         }
         expect_end(p)?;
         table.location = location.ok_or_else(|| Error::syntax("CREATE EXTERNAL TABLE needs LOCATION 's3://..'"))?;
-        if table.columns.is_empty() && table.query.is_none() {
-            return Err(Error::syntax("CREATE EXTERNAL TABLE needs a column list or AS query"));
+        match &table.query {
+            None if table.columns.is_empty() => {
+                return Err(Error::syntax("CREATE EXTERNAL TABLE needs a column list or AS query"));
+            }
+            None if table.partition_columns.iter().any(|(_, t)| t.is_none()) => {
+                return Err(Error::syntax("PARTITIONED BY needs a type for each column, except in CREATE EXTERNAL TABLE AS"));
+            }
+            Some(_) if !table.columns.is_empty() => {
+                return Err(Error::syntax(
+                    "CREATE EXTERNAL TABLE AS takes no column list: the columns are those of the query",
+                ));
+            }
+            _ => {}
         }
         Ok(table)
     })
@@ -301,6 +328,14 @@ mod tests {
         assert_eq!(table.stored_as, StoredAs::Textfile);
         assert_eq!(table.field_delimiter.as_deref(), Some("\t"));
         assert_eq!(table.properties[0], ("numRows".into(), "170000".into()));
+        let create_as = parse_create_table(
+            "create external table spectrum.l partitioned by (l_shipdate, l_shipmode) stored as parquet \
+             location 's3://b/l/' as select l_orderkey, l_shipmode, l_shipdate from lineitem",
+        )
+        .unwrap();
+        assert_eq!(create_as.partition_columns, vec![("l_shipdate".to_string(), None), ("l_shipmode".to_string(), None)]);
+        assert!(create_as.query.is_some());
+        assert!(parse_create_table("create external table s.t (a int) partitioned by (p) stored as parquet location 's3://b/t/'").is_err());
         let (_, alter) = parse_alter(
             "alter table spectrum.sales add if not exists partition (saledate='2008-01-01') location 's3://b/a/' \
              partition (saledate='2008-02-01') location 's3://b/b/'",

@@ -18,6 +18,7 @@ mod s3_store;
 mod snapshot_automation;
 mod snapshots;
 mod spectrum;
+mod spectrum_write;
 mod tpch;
 mod unload;
 mod unload_roundtrip;

@@ -3,12 +3,10 @@
 //! formats' bytes, compression, PARTITION BY folders, MANIFEST VERBOSE, overwrite protection, and
 //! a failing UNLOAD leaving nothing behind.
 
-use std::path::Path;
-
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::{DataType, Decimal128Type, Int32Type};
 use blueshift_tests::Cluster;
-use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3, put_file};
+use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3, files, put_file};
 use blueshift_tests::sql::{command_count, text_rows as rows};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
@@ -20,25 +18,6 @@ fn keys() -> String {
 fn error_of(e: tokio_postgres::Error) -> (String, String) {
     let db = e.as_db_error().expect("a database error");
     (db.code().code().to_string(), db.message().to_string())
-}
-
-/// Every file under `dir`, as paths relative to it, sorted.
-fn files(dir: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&d) else { continue };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push(path.strip_prefix(dir).unwrap().to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 const SALES: &str = "CREATE TABLE sales (id INT, name VARCHAR(40), price DECIMAL(10,2), day DATE, at TIMESTAMP, ok BOOLEAN, f DOUBLE PRECISION) DISTKEY(id);

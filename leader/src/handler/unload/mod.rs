@@ -135,6 +135,7 @@ fn spec(s: &UnloadStatement, url: &S3Url, config: &s3::S3Config, schema: &Schema
         extension: s.extension.clone(),
         max_file_size: s.max_file_size,
         partition,
+        name_prefix: String::new(),
     })
 }
 

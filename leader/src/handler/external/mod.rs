@@ -3,6 +3,9 @@
 //!
 //! These change the catalog only: files in S3 are never touched, and a location is not read
 //! until a query scans it (as in Redshift, where a wrong location shows up as an empty table).
+//! The statements that do write files, CREATE EXTERNAL TABLE AS and INSERT, are in [`write`].
+
+pub mod write;
 
 use std::collections::BTreeMap;
 
@@ -101,46 +104,41 @@ fn delimiter(text: &str) -> Result<String> {
 }
 
 pub async fn create_table(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
+    refuse_in_block(ctx, "CREATE EXTERNAL TABLE")?;
     let create = external::parse_create_table(&ctx.statement.text)?;
-    if create.query.is_some() {
-        return Err(Error::unsupported("CREATE EXTERNAL TABLE AS is not supported yet"));
-    }
     let (schema, name) = external_name(ctx, &create.name)?;
-    let columns = columns(&create.columns)?;
-    let partition_columns = columns_checked(&columns, &create.partition_columns)?;
-    if columns.len() + partition_columns.len() > MAX_COLUMNS {
-        return Err(Error::new(
-            SqlState::ProgramLimitExceeded,
-            format!("external tables can have at most {MAX_COLUMNS} columns"),
-        ));
+    if create.query.is_some() {
+        return write::create_as(ctx, create, schema, name).await;
     }
-    let field_delimiter = create.field_delimiter.as_deref().map(delimiter).transpose()?;
-    let location = folder(&create.location)?;
+    let columns = columns(&create.columns)?;
+    let partition_columns = create
+        .partition_columns
+        .iter()
+        .map(|(name, data_type)| {
+            let data_type = data_type.as_ref().expect("the parser requires partition types without AS");
+            Ok(ExternalColumn {
+                name: name.clone(),
+                sql_type: SqlType::from_ast(data_type)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut table = table_def(&create, name, columns, partition_columns)?;
     let catalog = ctx.catalog_mut().await?;
-    let oid = catalog.allocate_oid();
-    catalog.add_external_table(
-        &schema,
-        ExternalTableDef {
-            oid,
-            name,
-            owner: SUPERUSER.to_string(),
-            columns,
-            partition_columns,
-            stored_as: create.stored_as,
-            field_delimiter,
-            location,
-            properties: create.properties.into_iter().collect::<BTreeMap<_, _>>(),
-            partitions: Vec::new(),
-        },
-    )?;
+    table.oid = catalog.allocate_oid();
+    catalog.add_external_table(&schema, table)?;
     done(Outcome::command("CREATE EXTERNAL TABLE"))
 }
 
-/// Partition columns, which must not repeat a data column or each other.
-fn columns_checked(data: &[ExternalColumn], partition: &[(String, sqlparser::ast::DataType)]) -> Result<Vec<ExternalColumn>> {
-    let partition = columns(partition)?;
+/// The definition CREATE EXTERNAL TABLE [AS] makes (its oid still to be allocated), with its
+/// columns checked: no name twice, and no more than Redshift allows.
+fn table_def(
+    create: &external::CreateExternalTable,
+    name: String,
+    columns: Vec<ExternalColumn>,
+    partition_columns: Vec<ExternalColumn>,
+) -> Result<ExternalTableDef> {
     let mut seen = std::collections::HashSet::new();
-    for column in data.iter().chain(&partition) {
+    for column in columns.iter().chain(&partition_columns) {
         if !seen.insert(column.name.as_str()) {
             return Err(Error::new(
                 SqlState::DuplicateColumn,
@@ -148,7 +146,36 @@ fn columns_checked(data: &[ExternalColumn], partition: &[(String, sqlparser::ast
             ));
         }
     }
-    Ok(partition)
+    if columns.len() + partition_columns.len() > MAX_COLUMNS {
+        return Err(Error::new(
+            SqlState::ProgramLimitExceeded,
+            format!("external tables can have at most {MAX_COLUMNS} columns"),
+        ));
+    }
+    Ok(ExternalTableDef {
+        oid: 0,
+        name,
+        owner: SUPERUSER.to_string(),
+        columns,
+        partition_columns,
+        stored_as: create.stored_as,
+        field_delimiter: create.field_delimiter.as_deref().map(delimiter).transpose()?,
+        location: folder(&create.location)?,
+        properties: create.properties.iter().cloned().collect::<BTreeMap<_, _>>(),
+        partitions: Vec::new(),
+    })
+}
+
+/// Statements that write to S3 or the external catalog cannot be undone by a ROLLBACK, so
+/// Redshift refuses them inside a transaction block.
+fn refuse_in_block(ctx: &StatementContext<'_>, statement: &str) -> Result<()> {
+    if ctx.in_block {
+        return Err(Error::new(
+            SqlState::ActiveSqlTransaction,
+            format!("{statement} cannot run inside a transaction block"),
+        ));
+    }
+    Ok(())
 }
 
 /// ALTER TABLE on an external table, or `None` if `statement` is another ALTER TABLE.
