@@ -162,7 +162,8 @@ pub async fn create_and_load_signed(port: u16, store: &Path, tables: &[Table], c
     started.elapsed()
 }
 
-fn write_parquet(path: &Path, batches: &[RecordBatch]) {
+/// Writes `batches` as one Parquet file at `path`.
+pub fn write_parquet(path: &Path, batches: &[RecordBatch]) {
     let file = std::fs::File::create(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut writer = parquet::arrow::ArrowWriter::try_new(file, batches[0].schema(), None).expect("a Parquet writer");
     for batch in batches {

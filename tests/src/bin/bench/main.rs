@@ -1,11 +1,13 @@
 //! Blueshift's benchmark harnesses, one subcommand each, in one binary so that CI links one
 //! program for all of them: `bench copy` (COPY throughput on TPC-H lineitem, next to DuckDB),
 //! `bench tpch` (the 22 TPC-H queries, timed and checked), `bench unload` (UNLOAD throughput
-//! on TPC-H lineitem to Parquet, PARALLEL ON and OFF) and `bench snapshot` (snapshot and restore
-//! of TPC-H).
+//! on TPC-H lineitem to Parquet, PARALLEL ON and OFF), `bench snapshot` (snapshot and restore
+//! of TPC-H) and `bench spectrum` (TPC-H queries over external Parquet tables, local tables and
+//! DuckDB).
 
 mod copy;
 mod snapshot;
+mod spectrum;
 mod tpch;
 mod unload;
 
@@ -28,6 +30,8 @@ enum Bench {
     Unload(unload::Args),
     /// Snapshot TPC-H into S3 and restore it into a cluster of another shape, timed.
     Snapshot(snapshot::Args),
+    /// TPC-H queries over lineitem and orders as external Parquet tables, as local tables and in DuckDB.
+    Spectrum(spectrum::Args),
 }
 
 #[tokio::main]
@@ -37,5 +41,6 @@ async fn main() -> std::process::ExitCode {
         Bench::Tpch(args) => tpch::run(args).await,
         Bench::Unload(args) => unload::run(args).await,
         Bench::Snapshot(args) => snapshot::run(args).await,
+        Bench::Spectrum(args) => spectrum::run(args).await,
     }
 }
