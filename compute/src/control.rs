@@ -165,7 +165,7 @@ impl ComputeControl for ComputeControlService {
     }
 
     async fn install_images(&self, request: Request<InstallImagesRequest>) -> Result<Response<Ack>, Status> {
-        self.restorer.install(Arc::clone(&self.store), request.into_inner()).await?;
+        self.restorer.install(request.into_inner()).await?;
         Ok(Response::new(Ack {}))
     }
 

@@ -65,6 +65,7 @@ struct Restore {
 
 /// The node's restore, if it was restored from a snapshot.
 pub struct Restorer {
+    store: Arc<NodeStore>,
     root: PathBuf,
     current: RwLock<Option<Arc<Restore>>>,
     stop: watch::Receiver<bool>,
@@ -80,8 +81,9 @@ fn internal(e: impl std::fmt::Display) -> Status {
 
 impl Restorer {
     /// The restore recorded under `root`, its background download resumed; `stop` ends it.
-    pub fn open(root: &Path, stop: watch::Receiver<bool>) -> Result<Arc<Restorer>, String> {
-        let restorer = Arc::new(Restorer { root: root.to_path_buf(), current: RwLock::new(None), stop });
+    pub fn open(store: Arc<NodeStore>, stop: watch::Receiver<bool>) -> Result<Arc<Restorer>, String> {
+        let root = store.root().to_path_buf();
+        let restorer = Arc::new(Restorer { store, root: root.clone(), current: RwLock::new(None), stop });
         let path = root.join(PLAN_FILE);
         if path.exists() {
             let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -128,7 +130,7 @@ impl Restorer {
 
     /// Installs a snapshot's slice images for this node as pending changes of the request's
     /// transaction (see the module comment).
-    pub async fn install(self: &Arc<Self>, store: Arc<NodeStore>, request: InstallImagesRequest) -> Result<(), Status> {
+    pub async fn install(self: &Arc<Self>, request: InstallImagesRequest) -> Result<(), Status> {
         if self.current().is_some() || self.root.join(PLAN_FILE).exists() {
             return Err(Status::failed_precondition("this node was already restored from a snapshot"));
         }
@@ -140,7 +142,7 @@ impl Restorer {
             .flat_map(|i| i.segments.iter())
             .map(|s| (s.file.clone(), s.bytes))
             .collect();
-        let xid = request.xid;
+        let (xid, store) = (request.xid, Arc::clone(&self.store));
         let files = tokio::task::spawn_blocking(move || {
             let mut files = Vec::new();
             for image in &images {
@@ -224,8 +226,9 @@ impl Restorer {
             (plan.files[&rel].object.clone(), plan.files[&rel].bytes)
         };
         let path = self.root.join(&rel);
-        if !path.parent().is_some_and(Path::exists) {
-            // Its table was dropped since: nothing is left to bring.
+        if !self.store.holds_segment(&path) {
+            // Its table was dropped since, or the restore's transaction aborted: nothing is left
+            // to bring.
             *local = true;
             restore.downloaded_bytes.fetch_add(size, Ordering::SeqCst);
             restore.downloaded_objects.fetch_add(1, Ordering::SeqCst);

@@ -31,7 +31,7 @@ pub async fn start_compute(
     let store = Arc::new(store);
     // The restore's background download stops with the node.
     let (stopping, stop) = tokio::sync::watch::channel(false);
-    let restorer = Restorer::open(store.root(), stop).map_err(Error::internal)?;
+    let restorer = Restorer::open(Arc::clone(&store), stop).map_err(Error::internal)?;
     let shutdown = async move {
         shutdown.await;
         let _ = stopping.send(true);

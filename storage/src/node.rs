@@ -590,6 +590,18 @@ impl NodeStore {
         Ok(files)
     }
 
+    /// Whether a table slice's manifest names the segment file at `path`.
+    pub fn holds_segment(&self, path: &Path) -> bool {
+        let (Some(dir), Some(name)) = (path.parent(), path.file_name().and_then(|n| n.to_str())) else {
+            return false;
+        };
+        let tables: Vec<_> = self.tables.lock().unwrap().values().cloned().collect();
+        tables.iter().any(|table| {
+            let table = table.lock().unwrap();
+            table.dir == dir && table.manifest.segments.iter().any(|s| s.file == name)
+        })
+    }
+
     /// The node's data directory.
     pub fn root(&self) -> &Path {
         &self.root
