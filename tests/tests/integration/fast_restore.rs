@@ -110,18 +110,25 @@ async fn snapshot_of_a_loaded_cluster(server: &TestS3, id: &str) -> Vec<Vec<Vec<
     expected
 }
 
+/// A new cluster of `nodes` x `slices` restored from snapshot `id` of [`load`]'s tables, its
+/// background download held to 32 KB/s.
+async fn restore_throttled(server: &TestS3, id: &str, nodes: u32, slices: u32) -> Cluster {
+    let mut restoring = config(server);
+    restoring.restore_rate = 32 << 10;
+    let restored = Cluster::start_with_snapshots(nodes, slices, Some(server.endpoint.clone()), restoring).await;
+    let rows = blueshift_leader::snapshot::restore::restore_cluster(&restored.server.services, id, "")
+        .await
+        .expect("cluster restored");
+    assert_eq!(rows, 36_000 + 2 + 1000, "events' live rows, kinds' (one copy) and spare's");
+    restored
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restored_cluster_answers_before_its_data_is_local() {
     let server = TestS3::start().await;
     let expected = snapshot_of_a_loaded_cluster(&server, "fast").await;
 
-    let mut restoring = config(&server);
-    restoring.restore_rate = 32 << 10;
-    let restored = Cluster::start_with_snapshots(2, 2, Some(server.endpoint.clone()), restoring).await;
-    let rows = blueshift_leader::snapshot::restore::restore_cluster(&restored.server.services, "fast", "")
-        .await
-        .expect("cluster restored");
-    assert_eq!(rows, 36_000 + 2 + 1000, "events' live rows, kinds' (one copy) and spare's");
+    let restored = restore_throttled(&server, "fast", 2, 2).await;
     let client = restored.connect().await;
 
     // The first query: its scans keep one segment per slice after pruning, and fetch only those.
@@ -218,13 +225,7 @@ async fn a_restore_resumes_after_a_restart_as_separate_processes() {
 async fn even_and_all_tables_restore_lazily_into_another_shape() {
     let server = TestS3::start().await;
     let expected = snapshot_of_a_loaded_cluster(&server, "shape").await;
-    let mut restoring = config(&server);
-    restoring.restore_rate = 32 << 10;
-    let restored = Cluster::start_with_snapshots(3, 1, Some(server.endpoint.clone()), restoring).await;
-    let rows = blueshift_leader::snapshot::restore::restore_cluster(&restored.server.services, "shape", "")
-        .await
-        .expect("cluster restored");
-    assert_eq!(rows, 36_000 + 2 + 1000);
+    let restored = restore_throttled(&server, "shape", 3, 1).await;
     let client = restored.connect().await;
     let status = restore_status(&client).await;
     assert_eq!(status.len(), 3, "{status:?}");
