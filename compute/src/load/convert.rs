@@ -6,6 +6,7 @@
 //! A row's fields are all converted before any is appended, so a rejected row leaves no partial
 //! values behind in the column builders.
 
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
@@ -99,7 +100,9 @@ pub enum Value {
     Decimal(i128),
     Float(f64),
     Bool(bool),
-    Text(String),
+    /// Where the value is in the row's text buffer: a row's text values share one buffer,
+    /// reused row after row, rather than allocating a string each.
+    Text(Range<usize>),
     Date(i32),
     Micros(i64),
 }
@@ -134,8 +137,9 @@ impl<'a> Converter<'a> {
     }
 
     /// Converts `field` for column `index`. `None` is a missing value (SQL NULL); text fields pass
-    /// through NULL AS and the empty/blank rules first when `text_nulls` is set.
-    pub fn convert(&self, index: usize, field: Option<&str>, text_nulls: bool) -> Result<Value, FieldError> {
+    /// through NULL AS and the empty/blank rules first when `text_nulls` is set. A text value is
+    /// appended to `texts`, the row's text buffer.
+    pub fn convert(&self, index: usize, field: Option<&str>, text_nulls: bool, texts: &mut String) -> Result<Value, FieldError> {
         let column = &self.spec.columns[index];
         let options = &self.spec.options;
         let value = match field {
@@ -151,10 +155,10 @@ impl<'a> Converter<'a> {
             }
             return Ok(Value::Null);
         };
-        self.parse(column.kind, text)
+        self.parse(column.kind, text, texts)
     }
 
-    fn parse(&self, kind: ColumnKind, text: &str) -> Result<Value, FieldError> {
+    fn parse(&self, kind: ColumnKind, text: &str, texts: &mut String) -> Result<Value, FieldError> {
         let trimmed = text.trim();
         let invalid = |code: i32, what: &str| field_error(code, format!("Invalid {what}, Value '{text}'"));
         match kind {
@@ -191,7 +195,7 @@ impl<'a> Converter<'a> {
                 "f" | "false" | "0" | "n" | "no" | "off" => Ok(Value::Bool(false)),
                 _ => Err(invalid(1210, "boolean")),
             },
-            ColumnKind::Char(length) | ColumnKind::Varchar(length) => self.fit_text(kind, length, text),
+            ColumnKind::Char(length) | ColumnKind::Varchar(length) => self.fit_text(kind, length, text, texts),
             ColumnKind::Date => self
                 .formats
                 .date(trimmed)
@@ -212,7 +216,7 @@ impl<'a> Converter<'a> {
 
     /// Applies TRIMBLANKS, CHAR's trailing blanks and the byte length (TRUNCATECOLUMNS cuts at
     /// the last whole character that fits).
-    fn fit_text(&self, kind: ColumnKind, length: u32, text: &str) -> Result<Value, FieldError> {
+    fn fit_text(&self, kind: ColumnKind, length: u32, text: &str, texts: &mut String) -> Result<Value, FieldError> {
         let options = &self.spec.options;
         let mut value = if options.trim_blanks || matches!(kind, ColumnKind::Char(_)) {
             text.trim_end_matches(' ')
@@ -233,20 +237,22 @@ impl<'a> Converter<'a> {
             }
             value = &value[..end];
         }
-        Ok(Value::Text(value.to_string()))
+        let start = texts.len();
+        texts.push_str(value);
+        Ok(Value::Text(start..texts.len()))
     }
 }
 
 /// Appends converted rows to Arrow builders of the target columns.
 pub struct Batcher {
     schema: SchemaRef,
-    builders: Vec<Box<dyn ArrayBuilder>>,
+    builders: Vec<ColumnBuilder>,
     rows: usize,
 }
 
 impl Batcher {
     pub fn new(spec: &LoadSpec) -> Batcher {
-        let builders = spec.columns.iter().map(|c| builder(c.kind)).collect();
+        let builders = spec.columns.iter().map(|c| ColumnBuilder::new(c.kind)).collect();
         Batcher {
             schema: spec.schema(),
             builders,
@@ -262,73 +268,90 @@ impl Batcher {
         self.rows == 0
     }
 
-    pub fn push(&mut self, values: Vec<Value>) {
+    /// Appends a row whose text values are ranges of `texts`.
+    pub fn push(&mut self, values: &[Value], texts: &str) {
         for (builder, value) in self.builders.iter_mut().zip(values) {
-            append(builder.as_mut(), value);
+            builder.append(value, texts);
         }
         self.rows += 1;
     }
 
     pub fn finish(&mut self) -> RecordBatch {
-        let columns: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.finish()).collect();
+        let columns: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.as_builder().finish()).collect();
         self.rows = 0;
         RecordBatch::try_new(Arc::clone(&self.schema), columns).expect("builders match the schema")
     }
 }
 
-fn builder(kind: ColumnKind) -> Box<dyn ArrayBuilder> {
-    match kind {
-        ColumnKind::SmallInt => Box::new(Int16Builder::new()),
-        ColumnKind::Integer => Box::new(Int32Builder::new()),
-        ColumnKind::BigInt => Box::new(Int64Builder::new()),
-        ColumnKind::Decimal { precision, scale } => Box::new(
-            Decimal128Builder::new()
-                .with_precision_and_scale(precision, scale)
-                .expect("valid decimal type"),
-        ),
-        ColumnKind::Real => Box::new(Float32Builder::new()),
-        ColumnKind::Double => Box::new(Float64Builder::new()),
-        ColumnKind::Boolean => Box::new(BooleanBuilder::new()),
-        ColumnKind::Char(_) | ColumnKind::Varchar(_) => Box::new(StringBuilder::new()),
-        ColumnKind::Date => Box::new(Date32Builder::new()),
-        ColumnKind::Timestamp => Box::new(TimestampMicrosecondBuilder::new()),
-        ColumnKind::Timestamptz => Box::new(TimestampMicrosecondBuilder::new().with_timezone(UTC)),
-        ColumnKind::Time => Box::new(Time64MicrosecondBuilder::new()),
-    }
+/// One column's builder, typed, so appending a value is a match rather than a chain of
+/// downcasts: it runs for every field of a load.
+enum ColumnBuilder {
+    Int16(Int16Builder),
+    Int32(Int32Builder),
+    Int64(Int64Builder),
+    Decimal(Decimal128Builder),
+    Float32(Float32Builder),
+    Float64(Float64Builder),
+    Boolean(BooleanBuilder),
+    Text(StringBuilder),
+    Date(Date32Builder),
+    Timestamp(TimestampMicrosecondBuilder),
+    Time(Time64MicrosecondBuilder),
 }
 
-fn append(builder: &mut dyn ArrayBuilder, value: Value) {
-    let any = builder.as_any_mut();
-    macro_rules! put {
-        ($builder:ty, $v:expr) => {
-            any.downcast_mut::<$builder>().expect("builder of the column's type").append_option($v)
-        };
+impl ColumnBuilder {
+    fn new(kind: ColumnKind) -> ColumnBuilder {
+        match kind {
+            ColumnKind::SmallInt => ColumnBuilder::Int16(Int16Builder::new()),
+            ColumnKind::Integer => ColumnBuilder::Int32(Int32Builder::new()),
+            ColumnKind::BigInt => ColumnBuilder::Int64(Int64Builder::new()),
+            ColumnKind::Decimal { precision, scale } => ColumnBuilder::Decimal(
+                Decimal128Builder::new()
+                    .with_precision_and_scale(precision, scale)
+                    .expect("valid decimal type"),
+            ),
+            ColumnKind::Real => ColumnBuilder::Float32(Float32Builder::new()),
+            ColumnKind::Double => ColumnBuilder::Float64(Float64Builder::new()),
+            ColumnKind::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
+            ColumnKind::Char(_) | ColumnKind::Varchar(_) => ColumnBuilder::Text(StringBuilder::new()),
+            ColumnKind::Date => ColumnBuilder::Date(Date32Builder::new()),
+            ColumnKind::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
+            ColumnKind::Timestamptz => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone(UTC)),
+            ColumnKind::Time => ColumnBuilder::Time(Time64MicrosecondBuilder::new()),
+        }
     }
-    let null = value == Value::Null;
-    if any.is::<Int16Builder>() {
-        put!(Int16Builder, int(&value).map(|v| v as i16));
-    } else if any.is::<Int32Builder>() {
-        put!(Int32Builder, int(&value).map(|v| v as i32));
-    } else if any.is::<Int64Builder>() {
-        put!(Int64Builder, int(&value));
-    } else if any.is::<Decimal128Builder>() {
-        put!(Decimal128Builder, if let Value::Decimal(v) = value { Some(v) } else { None });
-    } else if any.is::<Float32Builder>() {
-        put!(Float32Builder, if let Value::Float(v) = value { Some(v as f32) } else { None });
-    } else if any.is::<Float64Builder>() {
-        put!(Float64Builder, if let Value::Float(v) = value { Some(v) } else { None });
-    } else if any.is::<BooleanBuilder>() {
-        put!(BooleanBuilder, if let Value::Bool(v) = value { Some(v) } else { None });
-    } else if any.is::<StringBuilder>() {
-        put!(StringBuilder, if let Value::Text(v) = value { Some(v) } else { None });
-    } else if any.is::<Date32Builder>() {
-        put!(Date32Builder, if let Value::Date(v) = value { Some(v) } else { None });
-    } else if any.is::<TimestampMicrosecondBuilder>() {
-        put!(TimestampMicrosecondBuilder, micros(&value));
-    } else if any.is::<Time64MicrosecondBuilder>() {
-        put!(Time64MicrosecondBuilder, micros(&value));
-    } else {
-        debug_assert!(null, "no builder for {value:?}");
+
+    /// Appends `value` (converted for this column, or NULL).
+    fn append(&mut self, value: &Value, texts: &str) {
+        match self {
+            ColumnBuilder::Int16(b) => b.append_option(int(value).map(|v| v as i16)),
+            ColumnBuilder::Int32(b) => b.append_option(int(value).map(|v| v as i32)),
+            ColumnBuilder::Int64(b) => b.append_option(int(value)),
+            ColumnBuilder::Decimal(b) => b.append_option(if let Value::Decimal(v) = value { Some(*v) } else { None }),
+            ColumnBuilder::Float32(b) => b.append_option(if let Value::Float(v) = value { Some(*v as f32) } else { None }),
+            ColumnBuilder::Float64(b) => b.append_option(if let Value::Float(v) = value { Some(*v) } else { None }),
+            ColumnBuilder::Boolean(b) => b.append_option(if let Value::Bool(v) = value { Some(*v) } else { None }),
+            ColumnBuilder::Text(b) => b.append_option(if let Value::Text(r) = value { Some(&texts[r.clone()]) } else { None }),
+            ColumnBuilder::Date(b) => b.append_option(if let Value::Date(v) = value { Some(*v) } else { None }),
+            ColumnBuilder::Timestamp(b) => b.append_option(micros(value)),
+            ColumnBuilder::Time(b) => b.append_option(micros(value)),
+        }
+    }
+
+    fn as_builder(&mut self) -> &mut dyn ArrayBuilder {
+        match self {
+            ColumnBuilder::Int16(b) => b,
+            ColumnBuilder::Int32(b) => b,
+            ColumnBuilder::Int64(b) => b,
+            ColumnBuilder::Decimal(b) => b,
+            ColumnBuilder::Float32(b) => b,
+            ColumnBuilder::Float64(b) => b,
+            ColumnBuilder::Boolean(b) => b,
+            ColumnBuilder::Text(b) => b,
+            ColumnBuilder::Date(b) => b,
+            ColumnBuilder::Timestamp(b) => b,
+            ColumnBuilder::Time(b) => b,
+        }
     }
 }
 

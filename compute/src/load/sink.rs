@@ -11,6 +11,8 @@ pub struct RowSink<'a> {
     spec: &'a LoadSpec,
     converter: Converter<'a>,
     batcher: Batcher,
+    /// The text values of the row being converted.
+    texts: String,
     chunk: ParsedChunk,
     max_errors: u64,
 }
@@ -21,6 +23,7 @@ impl<'a> RowSink<'a> {
             spec,
             converter: Converter::new(spec)?,
             batcher: Batcher::new(spec),
+            texts: String::new(),
             chunk: ParsedChunk::default(),
             max_errors,
         })
@@ -48,6 +51,7 @@ impl<'a> RowSink<'a> {
             return self.reject(line, raw, column, position, value, FieldError { code, reason });
         }
         let mut values = Vec::with_capacity(columns);
+        self.texts.clear();
         let mut position = 0;
         for column in 0..columns {
             let Some(bytes) = fields.get(column) else {
@@ -58,7 +62,7 @@ impl<'a> RowSink<'a> {
                 Ok(text) => text,
                 Err(e) => return self.reject(line, raw, column, position, String::from_utf8_lossy(bytes).into_owned(), e),
             };
-            match self.converter.convert(column, Some(text.as_ref()), true) {
+            match self.converter.convert(column, Some(text.as_ref()), true, &mut self.texts) {
                 Ok(value) => values.push(value),
                 Err(e) => return self.reject(line, raw, column, position, text.into_owned(), e),
             }
@@ -70,8 +74,9 @@ impl<'a> RowSink<'a> {
     /// A record whose fields are already text (`None`: absent or null).
     pub fn value_row(&mut self, line: u64, raw: &str, fields: &[Option<String>]) {
         let mut values = Vec::with_capacity(fields.len());
+        self.texts.clear();
         for (column, field) in fields.iter().enumerate() {
-            match self.converter.convert(column, field.as_deref(), false) {
+            match self.converter.convert(column, field.as_deref(), false, &mut self.texts) {
                 Ok(value) => values.push(value),
                 Err(e) => {
                     let value = field.clone().unwrap_or_default();
@@ -107,7 +112,7 @@ impl<'a> RowSink<'a> {
     }
 
     fn push(&mut self, values: Vec<Value>) {
-        self.batcher.push(values);
+        self.batcher.push(&values, &self.texts);
         self.chunk.rows += 1;
         if self.batcher.len() >= BATCH_ROWS {
             self.chunk.batches.push(self.batcher.finish());
