@@ -23,7 +23,7 @@ use blueshift_storage::{
 };
 use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::stats::Precision;
-use datafusion::common::{DataFusionError, Result, ScalarValue, Statistics, internal_err};
+use datafusion::common::{DataFusionError, Result, ScalarValue, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::parquet::{ParquetAccessPlan, RowGroupAccess};
 use datafusion::datasource::physical_plan::{FileGroup, FileScanConfigBuilder, ParquetSource};
@@ -506,11 +506,7 @@ impl DisplayAs for SliceScanExec {
             SliceDispatch::PerNode { partitions } => write!(f, ", {partitions} slices per node task")?,
             SliceDispatch::NodeCopy => write!(f, ", each node's copy")?,
         }
-        if !self.spec.filters.is_empty() {
-            let filters: Vec<String> = self.spec.filters.iter().map(|e| e.to_string()).collect();
-            write!(f, ", filters=[{}]", filters.join(", "))?;
-        }
-        Ok(())
+        blueshift_spectrum::leaf::fmt_filters(f, &self.spec.filters)
     }
 }
 
@@ -531,12 +527,7 @@ impl ExecutionPlan for SliceScanExec {
         &self,
         f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
-        for filter in &self.spec.filters {
-            if f(filter)? == TreeNodeRecursion::Stop {
-                return Ok(TreeNodeRecursion::Stop);
-            }
-        }
-        Ok(TreeNodeRecursion::Continue)
+        blueshift_spectrum::leaf::visit_filters(&self.spec.filters, f)
     }
 
     fn replace_children(
@@ -544,10 +535,7 @@ impl ExecutionPlan for SliceScanExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
         _options: ReplaceChildrenOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if !children.is_empty() {
-            return internal_err!("SliceScanExec has no children");
-        }
-        Ok(self)
+        blueshift_spectrum::leaf::without_children(self, &children)
     }
 
     #[allow(deprecated)]

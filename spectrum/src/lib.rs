@@ -8,6 +8,7 @@
 
 pub mod s3;
 pub mod codec;
+pub mod leaf;
 pub mod scan;
 pub mod table;
 

@@ -16,7 +16,7 @@ use arrow::datatypes::{DataType, Field, FieldRef, Schema, SchemaRef};
 use datafusion::common::config::CsvOptions;
 use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{DataFusionError, Result, Statistics, internal_err};
+use datafusion::common::{DataFusionError, Result, Statistics};
 use datafusion::datasource::listing::PartitionedFile;
 use datafusion::datasource::physical_plan::{CsvSource, FileScanConfigBuilder, ParquetSource};
 use datafusion::datasource::source::DataSourceExec;
@@ -286,11 +286,7 @@ impl DisplayAs for ExternalScanExec {
             "ExternalScanExec: table={}, location={}, files={files}",
             self.spec.table_name, self.spec.location
         )?;
-        if !self.spec.filters.is_empty() {
-            let filters: Vec<String> = self.spec.filters.iter().map(|e| e.to_string()).collect();
-            write!(f, ", filters=[{}]", filters.join(", "))?;
-        }
-        Ok(())
+        crate::leaf::fmt_filters(f, &self.spec.filters)
     }
 }
 
@@ -311,12 +307,7 @@ impl ExecutionPlan for ExternalScanExec {
         &self,
         f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> Result<TreeNodeRecursion>,
     ) -> Result<TreeNodeRecursion> {
-        for filter in &self.spec.filters {
-            if f(filter)? == TreeNodeRecursion::Stop {
-                return Ok(TreeNodeRecursion::Stop);
-            }
-        }
-        Ok(TreeNodeRecursion::Continue)
+        crate::leaf::visit_filters(&self.spec.filters, f)
     }
 
     fn replace_children(
@@ -324,10 +315,7 @@ impl ExecutionPlan for ExternalScanExec {
         children: Vec<Arc<dyn ExecutionPlan>>,
         _options: ReplaceChildrenOptions,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        if !children.is_empty() {
-            return internal_err!("ExternalScanExec has no children");
-        }
-        Ok(self)
+        crate::leaf::without_children(self, &children)
     }
 
     #[allow(deprecated)]

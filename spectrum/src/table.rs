@@ -266,8 +266,7 @@ impl TableProvider for ExternalTable {
         let df_schema = DFSchema::try_from(self.schema.as_ref().clone())?;
         let pushed = filters
             .iter()
-            .filter(|f| !f.column_refs().is_empty())
-            .filter_map(|f| state.create_physical_expr(f.clone(), &df_schema).ok())
+            .filter_map(|f| crate::leaf::pushdown_filter(state, f, &df_schema, |name| Some(name.to_string())))
             .collect();
         let spec = ScanSpec {
             table_name: self.spec.name.clone(),

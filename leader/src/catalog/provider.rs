@@ -16,8 +16,7 @@ use async_trait::async_trait;
 use blueshift_compute::{ScanColumn, SliceDispatch, SliceScanExec, SliceScanSpec};
 use blueshift_storage::{ROWID_COLUMN, Snapshot, column_field_name};
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider, Session, TableProvider};
-use datafusion::common::tree_node::{Transformed, TreeNode};
-use datafusion::common::{Column, DFSchema, DataFusionError, Result as DfResult, ScalarValue};
+use datafusion::common::{DFSchema, DataFusionError, Result as DfResult, ScalarValue};
 use datafusion::datasource::sink::{DataSink, DataSinkExec};
 use datafusion::datasource::{MemTable, ViewTable};
 use datafusion::execution::{SendableRecordBatchStream, SessionState, SessionStateBuilder, TaskContext};
@@ -489,37 +488,6 @@ impl BlueshiftTable {
                 .collect::<Vec<_>>(),
         ))
     }
-
-    /// A filter over the table's columns, rewritten to the file schema and planned; `None` when it
-    /// cannot be pushed down (it stays in the plan's filter either way).
-    fn pushdown_filter(&self, state: &dyn Session, filter: &Expr, file_schema: &DFSchema) -> Option<Arc<dyn PhysicalExpr>> {
-        let mut pushable = true;
-        let rewritten = filter
-            .clone()
-            .transform(|e| match e {
-                Expr::Column(c) => match self.def.column(&c.name) {
-                    Some(column) => Ok(Transformed::yes(Expr::Column(Column::new_unqualified(
-                        column_field_name(column.id),
-                    )))),
-                    None => {
-                        pushable = false;
-                        Ok(Transformed::no(Expr::Column(c)))
-                    }
-                },
-                // Scalar subqueries and the like are evaluated above the scan.
-                Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) | Expr::OuterReferenceColumn(..) => {
-                    pushable = false;
-                    Ok(Transformed::no(e))
-                }
-                other => Ok(Transformed::no(other)),
-            })
-            .ok()?
-            .data;
-        if !pushable {
-            return None;
-        }
-        state.create_physical_expr(rewritten, file_schema).ok()
-    }
 }
 
 #[async_trait]
@@ -586,7 +554,11 @@ impl TableProvider for BlueshiftTable {
             projection: table_columns.clone(),
             filters: filters
                 .iter()
-                .filter_map(|f| self.pushdown_filter(state, f, &file_schema))
+                .filter_map(|f| {
+                    // Files name columns by id, so that renaming a column leaves them as they are.
+                    let rename = |name: &str| self.def.column(name).map(|c| column_field_name(c.id));
+                    blueshift_spectrum::leaf::pushdown_filter(state, f, &file_schema, rename)
+                })
                 .collect(),
             snapshot: context.snapshot,
             with_rowid,
