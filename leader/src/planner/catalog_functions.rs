@@ -8,8 +8,9 @@
 
 use std::sync::Arc;
 
-use arrow::array::Array;
-use arrow::datatypes::DataType;
+use arrow::array::{Array, ArrayRef, Int32Array, StructArray};
+use arrow::datatypes::{DataType, Field};
+use datafusion::common::utils::SingleRowListArrayBuilder;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature, Volatility,
@@ -152,9 +153,30 @@ fn constraint_def(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     text(definition)
 }
 
-/// Redshift has no indexes, so no index definition exists.
-fn index_def(_: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
-    text(None)
+/// `pg_get_indexdef(index[, column, pretty])` of a key's index (see
+/// [`relations::KeyIndex`]): `CREATE UNIQUE INDEX ...`, or the name of its `column`-th column.
+fn index_def(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
+    let Some(oid) = as_oid(arg(args, 0)) else { return text(None) };
+    let column = as_int(arg(args, 1)).unwrap_or(0);
+    let definition = context.catalog.schemas.values().find_map(|schema| {
+        let (table, key) = schema.tables.values().find_map(|t| {
+            constraints(t)
+                .into_iter()
+                .find(|c| c.kind != "f" && relations::index_oid(c.oid) == oid)
+                .map(|c| (t, c))
+        })?;
+        if column > 0 {
+            return key.columns.get(column as usize - 1).cloned();
+        }
+        Some(format!(
+            "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
+            key.name,
+            schema.name,
+            table.name,
+            key.columns.join(", ")
+        ))
+    });
+    text(definition)
 }
 
 fn view_def(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
@@ -217,7 +239,7 @@ fn current_schema(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
     text(context.current_schema().map(String::from))
 }
 
-/// `current_schemas(include_implicit)`, in PostgreSQL's array text form.
+/// `current_schemas(include_implicit)`: the search path's schemas, as an array.
 fn current_schemas(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     let implicit = matches!(arg(args, 0), ScalarValue::Boolean(Some(true)));
     let schemas: Vec<&str> = context
@@ -226,7 +248,8 @@ fn current_schemas(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue 
         .filter(|s| implicit || (!crate::system::is_system_schema(s) && !s.starts_with("pg_temp_")))
         .map(String::as_str)
         .collect();
-    text(Some(format!("{{{}}}", schemas.join(","))))
+    let schemas: Vec<ScalarValue> = schemas.into_iter().map(|s| ScalarValue::Utf8(Some(s.to_string()))).collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(&schemas, &DataType::Utf8))
 }
 
 fn format_encoding(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
@@ -274,34 +297,60 @@ fn function_arguments(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     text(as_oid(arg(args, 0)).and_then(pg_proc::by_oid).map(|f| pg_proc::type_list(f.args)))
 }
 
-/// `array_to_string(array, separator[, null_string])` for real arrays and for the catalog's
-/// array columns, which hold PostgreSQL's array text (`{a,b}`).
+/// The elements of a real array, or of a catalog array column's text: PostgreSQL's array text
+/// (`{a,b}`) or the vector types' space-separated form (`1 2`).
+fn array_elements(value: &ScalarValue) -> Option<Vec<Option<String>>> {
+    if let ScalarValue::List(list) = value {
+        if list.len() != 1 || list.is_null(0) {
+            return None;
+        }
+        let values = list.value(0);
+        return Some(
+            (0..values.len())
+                .map(|i| ScalarValue::try_from_array(&values, i).ok().and_then(|v| as_text(&v)))
+                .collect(),
+        );
+    }
+    let array = as_text(value)?;
+    let inner = array.trim_start_matches('{').trim_end_matches('}');
+    let separator = if array.starts_with('{') { ',' } else { ' ' };
+    Some(
+        inner
+            .split(separator)
+            .filter(|e| !e.is_empty())
+            .map(|e| (e != "NULL").then(|| e.trim_matches('"').to_string()))
+            .collect(),
+    )
+}
+
+/// `array_to_string(array, separator[, null_string])`.
 fn array_to_string(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     let null_string = as_text(arg(args, 2));
     let Some(separator) = as_text(arg(args, 1)) else { return text(None) };
-    let elements: Vec<Option<String>> = match arg(args, 0) {
-        ScalarValue::List(list) if list.len() == 1 && !list.is_null(0) => {
-            let values = list.value(0);
-            (0..values.len())
-                .map(|i| ScalarValue::try_from_array(&values, i).ok().and_then(|v| as_text(&v)))
-                .collect()
-        }
-        value => match as_text(value) {
-            Some(array) => array
-                .trim_start_matches('{')
-                .trim_end_matches('}')
-                .split(',')
-                .filter(|e| !e.is_empty())
-                .map(|e| (e != "NULL").then(|| e.trim_matches('"').to_string()))
-                .collect(),
-            None => return text(None),
-        },
-    };
+    let Some(elements) = array_elements(arg(args, 0)) else { return text(None) };
     let parts: Vec<String> = elements
         .into_iter()
         .filter_map(|e| e.or_else(|| null_string.clone()))
         .collect();
     text(Some(parts.join(&separator)))
+}
+
+/// The type of `__pg_expandarray`'s elements: PostgreSQL's `(x, n)` record.
+fn expanded_record() -> DataType {
+    DataType::Struct(
+        vec![Field::new("x", DataType::Int32, true), Field::new("n", DataType::Int32, false)].into(),
+    )
+}
+
+/// pgjdbc's `information_schema._pg_expandarray(a)` (rewritten to `unnest` of this): each
+/// element of an integer array, such as `pg_index.indkey`, with its position from 1.
+fn expand_array(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
+    let elements = array_elements(arg(args, 0)).unwrap_or_default();
+    let xs: Int32Array = elements.iter().map(|e| e.as_deref().and_then(|e| e.trim().parse().ok())).collect();
+    let ns: Int32Array = (1..=elements.len() as i32).map(Some).collect();
+    let DataType::Struct(fields) = expanded_record() else { unreachable!("a struct type") };
+    let records = StructArray::new(fields, vec![Arc::new(xs) as ArrayRef, Arc::new(ns)], None);
+    SingleRowListArrayBuilder::new(Arc::new(records)).build_list_scalar()
 }
 
 fn session_user(context: &QueryContext, _: &[ScalarValue]) -> ScalarValue {
@@ -369,7 +418,7 @@ pub fn catalog_functions(cell: &Arc<ContextCell>) -> Vec<Arc<ScalarUDF>> {
         ("has_schema_privilege", &[2, 3], bool_type.clone(), has_privilege),
         ("has_database_privilege", &[2, 3], bool_type.clone(), has_privilege),
         ("current_schema", &[0], text_type.clone(), current_schema),
-        ("current_schemas", &[1], text_type.clone(), current_schemas),
+        ("current_schemas", &[1], DataType::new_list(DataType::Utf8, true), current_schemas),
         ("format_encoding", &[1], text_type.clone(), format_encoding),
         ("pg_encoding_to_char", &[1], text_type.clone(), encoding_to_char),
         ("pg_backend_pid", &[0], DataType::Int32, backend_pid),
@@ -384,6 +433,7 @@ pub fn catalog_functions(cell: &Arc<ContextCell>) -> Vec<Arc<ScalarUDF>> {
         ("current_user", &[0], text_type.clone(), session_user),
         ("session_user", &[0], text_type.clone(), session_user),
         ("quote_ident", &[1], text_type.clone(), quote_ident),
+        (PG_EXPANDARRAY, &[1], DataType::new_list(expanded_record(), true), expand_array),
         (REGCLASS_OID, &[1], DataType::UInt32, regclass_oid),
         (REGCLASS_NAME, &[1], text_type.clone(), regclass_name),
         (REGTYPE_OID, &[1], DataType::UInt32, regtype_oid),
@@ -406,3 +456,5 @@ pub fn catalog_functions(cell: &Arc<ContextCell>) -> Vec<Arc<ScalarUDF>> {
 pub const REGCLASS_OID: &str = "__regclass_oid";
 pub const REGCLASS_NAME: &str = "__regclass_name";
 pub const REGTYPE_OID: &str = "__regtype_oid";
+/// What `information_schema._pg_expandarray` becomes (inside an `unnest`).
+pub const PG_EXPANDARRAY: &str = "__pg_expandarray";

@@ -59,9 +59,15 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
         .with_distributed_user_codec(BlueshiftCodec)
         .with_distributed_route_tasks_handler(distribute::route_tasks_to_nodes(distribute::Layout::of(&cluster)))
         .with_distributed_planner();
+    // DistributeScans places every network boundary itself. A plan it leaves alone reads only
+    // leader-side data (catalog and system tables, VALUES): the library's own cardinality-based
+    // distribution must keep that in one task on the leader, since compute nodes could neither
+    // decode those leaves nor read the data behind them.
     let builder = builder
         .with_distributed_metrics_collection(true)
-        .expect("metrics collection is a valid option");
+        .expect("metrics collection is a valid option")
+        .with_distributed_max_tasks_per_stage(1)
+        .expect("the task limit is a valid option");
     let mut state = builder.build();
     for function in functions::redshift_functions()
         .into_iter()

@@ -73,8 +73,12 @@ impl Dialect for BlueshiftDialect {
         self.redshift.is_nested_delimited_identifier_start(ch)
     }
 
+    /// Only `["name"]` is a bracketed identifier: `[i]` after an expression is an array
+    /// subscript (`(current_schemas(false))[s.r]`, which pgjdbc sends), not an identifier `s.r`.
     fn peek_nested_delimited_identifier_quotes(&self, chars: Peekable<Chars<'_>>) -> Option<(char, Option<char>)> {
-        self.redshift.peek_nested_delimited_identifier_quotes(chars)
+        self.redshift
+            .peek_nested_delimited_identifier_quotes(chars)
+            .filter(|(_, inner)| inner.is_some())
     }
 
     fn convert_type_before_value(&self) -> bool {

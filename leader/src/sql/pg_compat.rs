@@ -6,16 +6,21 @@
 //! - `COLLATE ...` is dropped (comparisons are byte-wise either way);
 //! - casts to catalog types: `'t'::regclass` looks the relation up, `oid::regclass` prints its
 //!   name, `'int4'::regtype` looks the type up, `::regtype` of an OID formats it, and
+//!   `'pg_catalog.f'::regproc` names the function as `pg_type`'s I/O columns do (`f`), and
 //!   `name`, `text`, `"char"`, `oid` and the vector types become VARCHAR or an unsigned int;
-//! - `ARRAY(SELECT x ...)` becomes `(SELECT array_agg(x) ...)`;
+//! - `ARRAY(SELECT x ...)` becomes `(SELECT array_agg(x) ...)`; `a[i]` is `array_element(a, i)`
+//!   and `array_upper(a, 1)` the length (arrays start at 1);
+//! - `(record).field` becomes `get_field(record, 'field')`, and pgjdbc's set-returning
+//!   `information_schema._pg_expandarray(a)` (in the select list) becomes
+//!   `unnest(__pg_expandarray(a))`, which yields the same `(x, n)` records;
 //! - a scalar subquery over catalog tables that is not aggregated, such as psql's
 //!   `(SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = a.attrelid ...)`,
 //!   aggregates its one value with `max` (DataFusion plans correlated scalar subqueries only
 //!   when they are aggregated; the catalog keys make them return at most one row);
 //!   A condition of that subquery on outer columns only (psql's `... AND a.atthasdef`) moves
 //!   out, into `CASE WHEN cond THEN (subquery) END`, and a subquery that joins a catalog table
-//!   Blueshift never has rows in (collations, inheritance, triggers, rules, role membership,
-//!   indexes) is NULL, which is what it returns;
+//!   Blueshift never has rows in (collations, inheritance, triggers, rules, role membership)
+//!   is NULL, which is what it returns;
 //! - psql's `\d+` appends the options of the table's TOAST table to its `reloptions`; Blueshift
 //!   has no TOAST tables, so that part (`|| array(select 'toast.' || x ...)`) is dropped.
 //!
@@ -24,12 +29,12 @@
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, ObjectNamePart, Query,
+    AccessExpr, BinaryOperator, Ident, JsonPathElem, DataType, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName, ObjectNamePart, Query,
     SelectItem, SetExpr, Statement, Value, visit_expressions_mut, visit_relations_mut,
 };
 use sqlparser::parser::Parser;
 
-use crate::planner::catalog_functions::{REGCLASS_NAME, REGCLASS_OID, REGTYPE_OID};
+use crate::planner::catalog_functions::{PG_EXPANDARRAY, REGCLASS_NAME, REGCLASS_OID, REGTYPE_OID};
 
 /// Rewrites every idiom above in `statement`.
 pub fn rewrite(statement: &mut Statement) {
@@ -56,7 +61,7 @@ fn single_projection(query: &mut Query) -> Option<&mut Expr> {
 }
 
 /// Catalog tables that are empty because Blueshift has none of their objects.
-const EMPTY_CATALOGS: &[&str] = &["pg_collation", "pg_inherits", "pg_trigger", "pg_rewrite", "pg_auth_members", "pg_index"];
+const EMPTY_CATALOGS: &[&str] = &["pg_collation", "pg_inherits", "pg_trigger", "pg_rewrite", "pg_auth_members"];
 
 /// Whether a plain SELECT inner-joins one of the [`EMPTY_CATALOGS`] (so it returns no row).
 fn joins_empty_catalog(query: &Query) -> bool {
@@ -175,6 +180,22 @@ fn rewrite_expr(expr: &mut Expr) {
             if parts.len() == 2 && part_is(&parts[0], "pg_catalog") {
                 parts.remove(0);
             }
+            // A set-returning function in the select list: its rows come from unnesting the
+            // array of (x, n) records the scalar function builds.
+            if parts.last().is_some_and(|p| part_is(p, "_pg_expandarray")) {
+                *parts = vec![ObjectNamePart::Identifier(Ident::new(PG_EXPANDARRAY))];
+                *expr = wrap("unnest", expr);
+                return;
+            }
+            // Arrays start at 1, so the upper bound is the length (a BIGINT, which generate_series takes).
+            if parts.len() == 1
+                && part_is(&parts[0], "array_upper")
+                && let FunctionArguments::List(list) = &function.args
+                && let [array, dimension] = list.args.as_slice()
+            {
+                *expr = parse_expr(&format!("CAST(array_length({array}, {dimension}) AS BIGINT)")).expect("a cast parses");
+                return;
+            }
             if parts.len() == 1
                 && part_is(&parts[0], "array")
                 && let FunctionArguments::Subquery(query) = &mut function.args
@@ -212,6 +233,43 @@ fn rewrite_expr(expr: &mut Expr) {
             *expr = (**left).clone();
         }
         Expr::Collate { expr: inner, .. } => *expr = (**inner).clone(),
+        // The dialect reads `a[i]` as a PartiQL path; Blueshift has no SUPER values, so it is
+        // PostgreSQL's (1-based) array subscript.
+        Expr::JsonAccess { value, path } => {
+            let keys: Option<Vec<Expr>> = path
+                .path
+                .iter()
+                .map(|element| match element {
+                    JsonPathElem::Bracket { key } => Some(key.clone()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(keys) = keys {
+                *expr = keys.into_iter().fold((**value).clone(), |array, key| {
+                    parse_expr(&format!("array_element({array}, {key})")).expect("a function call parses")
+                });
+            }
+        }
+        Expr::CompoundFieldAccess { root, access_chain } => {
+            let fields: Option<Vec<String>> = access_chain
+                .iter()
+                .map(|a| match a {
+                    AccessExpr::Dot(Expr::Identifier(field)) => Some(field.value.to_lowercase()),
+                    _ => None,
+                })
+                .collect();
+            if let Some(fields) = fields {
+                *expr = fields.into_iter().fold((**root).clone(), |record, field| {
+                    let mut get = call("get_field(NULL, NULL)", record);
+                    if let Expr::Function(f) = &mut get
+                        && let FunctionArguments::List(list) = &mut f.args
+                    {
+                        list.args[1] = FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(Value::SingleQuotedString(field).into())));
+                    }
+                    get
+                });
+            }
+        }
         Expr::Identifier(ident)
             if ident.quote_style.is_none() && matches!(ident.value.to_ascii_lowercase().as_str(), "current_user" | "session_user") =>
         {
@@ -302,7 +360,20 @@ fn rewrite_cast(inner: &Expr, data_type: &mut DataType) -> Option<Expr> {
         "regclass" => Some(call(REGCLASS_NAME, inner.clone())),
         "regtype" if literal => Some(call(REGTYPE_OID, inner.clone())),
         "regtype" => Some(call("format_type(NULL, NULL)", inner.clone())),
-        "text" | "name" | "char" | "bpchar" | "varchar" | "int2vector" | "oidvector" | "regproc" | "aclitem" => {
+        // A function's name compares with pg_type's I/O function columns, which are unqualified.
+        "regproc" => {
+            *data_type = DataType::Varchar(None);
+            match inner {
+                Expr::Value(v) => match &v.value {
+                    Value::SingleQuotedString(name) => name
+                        .strip_prefix("pg_catalog.")
+                        .map(|bare| Expr::Value(Value::SingleQuotedString(bare.to_string()).into())),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        "text" | "name" | "char" | "bpchar" | "varchar" | "int2vector" | "oidvector" | "aclitem" => {
             *data_type = DataType::Varchar(None);
             None
         }

@@ -25,13 +25,19 @@ pub const FLOAT8: DataType = DataType::Float64;
 /// Bytes in the megabyte of Redshift's `*_mb` and `*_mega_bytes` columns.
 pub const MB: f64 = 1024.0 * 1024.0;
 pub const TIMESTAMP: DataType = DataType::Timestamp(arrow::datatypes::TimeUnit::Microsecond, None);
+/// `int2[]` (`pg_constraint.conkey`). A list type cannot be written in a constant, so this
+/// marker stands for it in column lists and [`schema`] puts the list type in its place.
+pub const INT2_ARRAY: DataType = DataType::FixedSizeBinary(-2);
 
 /// A schema of nullable columns.
 pub fn schema(columns: &[(&str, DataType)]) -> SchemaRef {
     Arc::new(Schema::new(
         columns
             .iter()
-            .map(|(name, data_type)| Field::new(*name, data_type.clone(), true))
+            .map(|(name, data_type)| {
+                let data_type = if *data_type == INT2_ARRAY { DataType::new_list(INT2, true) } else { data_type.clone() };
+                Field::new(*name, data_type, true)
+            })
             .collect::<Vec<_>>(),
     ))
 }
@@ -101,3 +107,9 @@ pub fn float(value: f64) -> ScalarValue {
 }
 
 pub const NULL: ScalarValue = ScalarValue::Null;
+
+/// An `int2[]` value.
+pub fn int2_array(values: impl IntoIterator<Item = i16>) -> ScalarValue {
+    let values: Vec<ScalarValue> = values.into_iter().map(|v| ScalarValue::Int16(Some(v))).collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(&values, &INT2))
+}

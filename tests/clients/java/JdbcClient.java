@@ -55,6 +55,25 @@ public class JdbcClient {
                     Arrays.asList("placed", Types.TIMESTAMP, "timestamp", 29, DatabaseMetaData.columnNullable, null)),
                 "getColumns");
 
+            // Keys are informational, as in Redshift, yet listed in pg_index like PostgreSQL's,
+            // which is where the driver looks for them.
+            check(rows(md.getPrimaryKeys(null, "java_jdbc", "orders"), "TABLE_NAME", "COLUMN_NAME", "KEY_SEQ", "PK_NAME"),
+                List.of(List.of("orders", "id", 1, "orders_pkey")),
+                "getPrimaryKeys");
+            check(rows(md.getIndexInfo(null, "java_jdbc", "orders", true, false), "INDEX_NAME", "NON_UNIQUE", "COLUMN_NAME"),
+                List.of(List.of("orders_pkey", false, "id")),
+                "getIndexInfo");
+
+            // getTypeInfo: every type with its java.sql.Types code.
+            Map<String, Integer> typeInfo = new HashMap<>();
+            for (List<Object> r : rows(md.getTypeInfo(), "TYPE_NAME", "DATA_TYPE")) typeInfo.put((String) r.get(0), (Integer) r.get(1));
+            check(typeInfo.get("int4"), Types.INTEGER, "getTypeInfo int4");
+            check(typeInfo.get("int8"), Types.BIGINT, "getTypeInfo int8");
+            check(typeInfo.get("varchar"), Types.VARCHAR, "getTypeInfo varchar");
+            check(typeInfo.get("numeric"), Types.NUMERIC, "getTypeInfo numeric");
+            check(typeInfo.get("timestamp"), Types.TIMESTAMP, "getTypeInfo timestamp");
+            check(typeInfo.get("bool"), Types.BIT, "getTypeInfo bool");
+
             // Past prepareThreshold executions the driver uses a named server-side statement and
             // binary results; values must be the same on every run.
             try (PreparedStatement insert = conn.prepareStatement("INSERT INTO java_jdbc.orders (id, customer, total, placed) VALUES (?, ?, ?, ?)")) {

@@ -1,5 +1,5 @@
 //! Real client drivers against one cluster: the Python programs (psycopg2, psycopg 3, asyncpg,
-//! redshift_connector), pgjdbc from Debian, and node-postgres, all under `tests/clients/`. Each program asserts the values and types it gets
+//! redshift_connector, SQLAlchemy with sqlalchemy-redshift and pandas), pgjdbc from Debian, and node-postgres, all under `tests/clients/`. Each program asserts the values and types it gets
 //! back and exits non-zero otherwise; they work in schemas of their own, so they run side by side.
 //!
 //! `tests/clients/install.sh` (run by `.ci/run`) installs the runtimes and drivers under
@@ -34,6 +34,7 @@ fn programs(port: u16) -> Vec<Program> {
         ("psycopg3", "psycopg3_client.py"),
         ("asyncpg", "asyncpg_client.py"),
         ("redshift_connector", "redshift_connector_client.py"),
+        ("sqlalchemy", "sqlalchemy_client.py"),
     ] {
         let mut command = Command::new(&python);
         command.arg(clients.join("python").join(script));

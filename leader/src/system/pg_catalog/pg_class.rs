@@ -1,9 +1,10 @@
 //! PG_CLASS: tables, views and system tables, with Redshift's `reldiststyle` and the columns
 //! psql's `\d` reads (`relhastriggers`, `relpersistence`, `reloftype`, `reloptions`).
 //! `reloptions` carries the distribution style and sort key, which psql's `\d+` prints as
-//! "Options".
+//! "Options". Each primary or unique key's index (see [`super::relations::KeyIndex`]) is a
+//! relation of kind `i`, like the table it belongs to in everything else.
 
-use super::relations::{Relation, constraints, relations, user_id};
+use super::relations::{Relation, constraints, key_indexes, relations, user_id};
 use crate::catalog::{DistStyle, SortKeyKind, TableDef};
 use crate::system::rows::{BOOL, FLOAT4, INT2, INT4, OID, Rows, TEXT, NULL, boolean, float, int, oid, opt_text, text};
 use crate::system::{CatalogTable, SystemContext};
@@ -66,7 +67,7 @@ impl CatalogTable for PgClass {
             let keys = table.map(constraints).unwrap_or_default();
             let count = |kind: &str| int(keys.iter().filter(|c| c.kind == kind).count() as i64);
             let has_fk = keys.iter().any(|c| c.kind == "f");
-            rows.push(vec![
+            let row = vec![
                 oid(r.oid),
                 text(&r.name),
                 oid(r.namespace),
@@ -103,10 +104,39 @@ impl CatalogTable for PgClass {
                 oid(0),
                 text("d"),
                 opt_text(table.map(options)),
-            ]);
+            ];
+            let mut index_rows = Vec::new();
+            for index in key_indexes(std::slice::from_ref(r)) {
+                let mut row = row.clone();
+                for (column, value) in [
+                    ("oid", oid(index.oid)),
+                    ("relname", text(&index.name)),
+                    ("relam", oid(BTREE)),
+                    ("relfilenode", oid(index.oid)),
+                    ("relkind", text("i")),
+                    ("relnatts", int(index.columns.len() as i64)),
+                    ("reldiststyle", int(0)),
+                    ("relukeys", int(0)),
+                    ("relfkeys", int(0)),
+                    ("relhaspkey", boolean(false)),
+                    ("relhastriggers", boolean(false)),
+                    ("reloptions", NULL),
+                ] {
+                    let position = Self::COLUMNS.iter().position(|(name, _)| *name == column).expect("a pg_class column");
+                    row[position] = value;
+                }
+                index_rows.push(row);
+            }
+            rows.push(row);
+            for index_row in index_rows {
+                rows.push(index_row);
+            }
         }
     }
 }
+
+/// `pg_am` OID of the btree access method, which a key's index reports.
+const BTREE: u32 = 403;
 
 /// `reloptions`: `{diststyle=key,distkey=id,sortkey=id}`, in PostgreSQL's text[] form.
 fn options(table: &TableDef) -> String {

@@ -1,10 +1,10 @@
 //! PG_CONSTRAINT: primary, unique and foreign keys (informational in Redshift, as here).
-//! `conkey`/`confkey` list column numbers in PostgreSQL's array text form (`{1,2}`).
+//! `conkey`/`confkey` are `int2[]`s of column numbers.
 
 use arrow::datatypes::DataType;
 
-use super::relations::{constraint_definition, constraints, relations};
-use crate::system::rows::{BOOL, OID, Rows, TEXT, NULL, boolean, oid, text};
+use super::relations::{constraint_definition, constraints, index_oid, relations};
+use crate::system::rows::{BOOL, INT2_ARRAY, NULL, OID, Rows, TEXT, boolean, int2_array, oid, text};
 use crate::system::{CatalogTable, SystemContext};
 
 pub struct PgConstraint;
@@ -25,8 +25,8 @@ impl CatalogTable for PgConstraint {
         ("confupdtype", TEXT),
         ("confdeltype", TEXT),
         ("confmatchtype", TEXT),
-        ("conkey", TEXT),
-        ("confkey", TEXT),
+        ("conkey", INT2_ARRAY),
+        ("confkey", INT2_ARRAY),
         ("conbin", TEXT),
         ("consrc", TEXT),
         ("conindid", OID),
@@ -37,11 +37,7 @@ impl CatalogTable for PgConstraint {
         for r in &all {
             let Some(table) = r.table() else { continue };
             let numbers = |t: &crate::catalog::TableDef, columns: &[String]| {
-                let numbers: Vec<String> = columns
-                    .iter()
-                    .filter_map(|c| t.column_index(c).map(|i| (i + 1).to_string()))
-                    .collect();
-                text(format!("{{{}}}", numbers.join(",")))
+                int2_array(columns.iter().filter_map(|c| t.column_index(c).map(|i| i as i16 + 1)))
             };
             for c in constraints(table) {
                 let referenced = c.foreign.and_then(|fk| {
@@ -73,7 +69,7 @@ impl CatalogTable for PgConstraint {
                     ref_columns,
                     NULL,
                     text(constraint_definition(&c)),
-                    oid(0),
+                    oid(if fk { 0 } else { index_oid(c.oid) }),
                 ]);
             }
         }

@@ -330,6 +330,49 @@ pub fn constraints(table: &TableDef) -> Vec<Constraint<'_>> {
     out
 }
 
+/// The index PostgreSQL builds for a primary or unique key. Blueshift builds none (keys are
+/// informational, as in Redshift), yet `pg_index`, `pg_class` and `pg_attribute` list one per key
+/// as PostgreSQL does, because drivers find keys through them (pgjdbc's `getPrimaryKeys` and
+/// `getIndexInfo`, SQLAlchemy's PostgreSQL reflection).
+pub struct KeyIndex {
+    pub oid: u32,
+    /// The constraint's name, as PostgreSQL names a key's index.
+    pub name: String,
+    pub table_oid: u32,
+    pub namespace: u32,
+    /// The key's columns, as the table's `attnum`s.
+    pub columns: Vec<i16>,
+    pub primary: bool,
+    /// The constraint the index backs (`pg_constraint.conindid` points back).
+    pub constraint_oid: u32,
+}
+
+/// OID of a key's index: its constraint's OID with the top bit of the per-table byte set, so
+/// index and constraint OIDs never meet for tables of fewer than 128 constraints.
+pub fn index_oid(constraint_oid: u32) -> u32 {
+    constraint_oid | 0x80
+}
+
+/// The key indexes of every table among `relations`.
+pub fn key_indexes(relations: &[Relation<'_>]) -> Vec<KeyIndex> {
+    let mut out = Vec::new();
+    for r in relations {
+        let Some(table) = r.table() else { continue };
+        for c in constraints(table).into_iter().filter(|c| c.kind != "f") {
+            out.push(KeyIndex {
+                oid: index_oid(c.oid),
+                name: c.name.clone(),
+                table_oid: r.oid,
+                namespace: r.namespace,
+                columns: c.columns.iter().filter_map(|n| table.column_index(n).map(|i| i as i16 + 1)).collect(),
+                primary: c.kind == "p",
+                constraint_oid: c.oid,
+            });
+        }
+    }
+    out
+}
+
 /// `pg_get_constraintdef`: the constraint as SQL.
 pub fn constraint_definition(constraint: &Constraint<'_>) -> String {
     let columns = constraint.columns.join(", ");
