@@ -366,6 +366,24 @@ fn quote_ident(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     }))
 }
 
+/// `quote_literal`: the string as a SQL literal, quotes doubled (Metabase quotes patterns with
+/// it); a backslash makes it an `E'...'` string, as in PostgreSQL.
+fn quote_literal(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
+    text(as_text(arg(args, 0)).map(|s| {
+        let quoted = s.replace('\'', "''");
+        if quoted.contains('\\') { format!("E'{}'", quoted.replace('\\', "\\\\")) } else { format!("'{quoted}'") }
+    }))
+}
+
+/// `pg_typeof(value)`: the name of the type a result column of the value is described as.
+fn type_of(_: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
+    let value = arg(args, 0);
+    if matches!(value, ScalarValue::Null) {
+        return text(Some("unknown".to_string()));
+    }
+    text(types::by_oid(relations::arrow_type_oid(&value.data_type())).map(|t| t.display.to_string()))
+}
+
 /// `'name'::regclass`: the OID of a relation name.
 fn regclass_oid(context: &QueryContext, args: &[ScalarValue]) -> ScalarValue {
     ScalarValue::UInt32(as_text(arg(args, 0)).and_then(|n| relation_oid(&context.catalog, &context.search_path, &n)))
@@ -433,6 +451,8 @@ pub fn catalog_functions(cell: &Arc<ContextCell>) -> Vec<Arc<ScalarUDF>> {
         ("current_user", &[0], text_type.clone(), session_user),
         ("session_user", &[0], text_type.clone(), session_user),
         ("quote_ident", &[1], text_type.clone(), quote_ident),
+        ("quote_literal", &[1], text_type.clone(), quote_literal),
+        ("pg_typeof", &[1], text_type.clone(), type_of),
         (PG_EXPANDARRAY, &[1], DataType::new_list(expanded_record(), true), expand_array),
         (REGCLASS_OID, &[1], DataType::UInt32, regclass_oid),
         (REGCLASS_NAME, &[1], text_type.clone(), regclass_name),

@@ -9,7 +9,8 @@ use std::collections::HashSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    Expr, Ident, Query, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, VisitMut, VisitorMut,
+    CastKind, DataType, Expr, Ident, Query, SelectItem, SelectItemQualifiedWildcardKind, SetExpr, Statement, UnaryOperator,
+    Value, VisitMut, VisitorMut,
 };
 
 use crate::catalog::SqlType;
@@ -83,12 +84,15 @@ impl VisitorMut for Namer {
     type Break = ();
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        name_select_lists(query.body.as_mut());
+        name_select_lists(query.body.as_mut(), true);
         ControlFlow::Continue(())
     }
 }
 
-fn name_select_lists(body: &mut SetExpr) {
+/// Names the columns of `body`'s select list; `type_literals` types its integer literals too,
+/// which the branches of a set operation leave alone: the operation's type is then the common
+/// type of its branches, which the description of its result does not follow.
+fn name_select_lists(body: &mut SetExpr, type_literals: bool) {
     match body {
         SetExpr::Select(select) => {
             let mut seen: HashSet<String> = HashSet::new();
@@ -134,10 +138,35 @@ fn name_select_lists(body: &mut SetExpr) {
                     alias: Ident::with_quote('"', alias),
                 };
             }
+            for item in select.projection.iter_mut().filter(|_| type_literals) {
+                if let SelectItem::ExprWithAlias { expr, .. } = item {
+                    type_integer_literal(expr);
+                }
+            }
         }
-        SetExpr::Query(q) => name_select_lists(q.body.as_mut()),
-        SetExpr::SetOperation { left, .. } => name_select_lists(left),
+        SetExpr::Query(q) => name_select_lists(q.body.as_mut(), type_literals),
+        SetExpr::SetOperation { left, .. } => name_select_lists(left, false),
         _ => {}
+    }
+}
+
+/// PostgreSQL and Redshift type an integer literal that fits in 32 bits as `integer` (DataFusion
+/// would make it a `bigint`), so that `SELECT 1` describes an int4 column. Applied to select-list
+/// items once they are named, as the cast would otherwise give its type's name to the column.
+fn type_integer_literal(expr: &mut Expr) {
+    let int4 = |e: &Expr| matches!(e, Expr::Value(v) if matches!(&v.value, Value::Number(n, _) if n.parse::<i32>().is_ok()));
+    let fits = match &*expr {
+        Expr::UnaryOp { op: UnaryOperator::Minus, expr: inner } => int4(inner),
+        other => int4(other),
+    };
+    if fits {
+        *expr = Expr::Cast {
+            kind: CastKind::Cast,
+            expr: Box::new(expr.clone()),
+            data_type: DataType::Int(None),
+            array: false,
+            format: None,
+        };
     }
 }
 
@@ -204,8 +233,8 @@ mod tests {
     #[test]
     fn postgres_column_names() {
         assert_eq!(
-            named("select count(*), max(x), a, t.b, 1, x::int, '1'::int8 from t"),
-            "SELECT count(*) AS \"count\", max(x) AS \"max\", a, t.b, 1 AS \"?column?\", x::INT AS \"x\", '1'::INT8 AS \"int8\" FROM t"
+            named("select count(*), max(x), a, t.b, 1, x::int, '1'::int8, 3000000000 from t"),
+            "SELECT count(*) AS \"count\", max(x) AS \"max\", a, t.b, CAST(1 AS INT) AS \"?column?\", x::INT AS \"x\", '1'::INT8 AS \"int8\", 3000000000 AS \"?column?\u{1}7\" FROM t"
         );
         // Repeated names are made unique inside the plan, and shown without the suffix.
         assert_eq!(

@@ -104,7 +104,8 @@ fn take_outer_conditions(query: &mut Query) -> Option<Expr> {
     split_and(where_clause, &mut conjuncts);
     let (outer, kept): (Vec<Expr>, Vec<Expr>) = conjuncts.into_iter().partition(|c| {
         let qualifiers = qualifiers(c);
-        !qualifiers.is_empty() && qualifiers.iter().all(|q| !inner.contains(q))
+        // An unqualified column belongs to the subquery's own tables, as PostgreSQL resolves it.
+        !qualifiers.is_empty() && qualifiers.iter().all(|q| !q.is_empty() && !inner.contains(q))
     });
     select.selection = join_and(kept);
     join_and(outer)

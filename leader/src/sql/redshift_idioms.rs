@@ -4,11 +4,17 @@
 //! - `FROM pg_get_late_binding_view_cols() cols(view_schema name, ...)`: a table function with a
 //!   column definition list becomes a read of the unlisted system relation of the same name,
 //!   with the column names kept as aliases;
-//! - an integer used as a condition (`WHERE 1 AND ...`) is true unless it is 0.
+//! - an integer used as a condition (`WHERE 1 AND ...`) is true unless it is 0;
+//! - `regexp_replace(s, pattern[, replacement])` replaces every match (Redshift's meaning;
+//!   PostgreSQL's, which DataFusion follows, replaces the first unless given the `g` flag), and
+//!   without a replacement removes them.
 
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{BinaryOperator, Expr, Ident, ObjectName, Query, SetExpr, Statement, TableFactor, Value, VisitMut, VisitorMut};
+use sqlparser::ast::{
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Query, SetExpr, Statement, TableFactor, Value,
+    VisitMut, VisitorMut,
+};
 
 use crate::system::SYSTEM_SCHEMA;
 
@@ -35,6 +41,21 @@ impl VisitorMut for Idioms {
             for column in alias.iter_mut().flat_map(|a| a.columns.iter_mut()) {
                 column.data_type = None;
             }
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+        if let Expr::Function(function) = expr
+            && function.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("regexp_replace"))
+            && let FunctionArguments::List(list) = &mut function.args
+            && (2..=3).contains(&list.args.len())
+        {
+            let text = |s: &str| FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(Value::SingleQuotedString(s.to_string()).into())));
+            if list.args.len() == 2 {
+                list.args.push(text(""));
+            }
+            list.args.push(text("g"));
         }
         ControlFlow::Continue(())
     }
@@ -85,9 +106,9 @@ mod tests {
     use crate::sql::parse_statement;
 
     #[test]
-    fn late_binding_view_cols_and_integer_conditions() {
+    fn late_binding_view_cols_integer_conditions_and_regexp_replace() {
         let mut statement = parse_statement(
-            "SELECT 1 FROM t WHERE 1 UNION SELECT view_name FROM pg_get_late_binding_view_cols() cols(view_schema name, \
+            "SELECT regexp_replace(a, 'x') FROM t WHERE 1 UNION SELECT view_name FROM pg_get_late_binding_view_cols() cols(view_schema name, \
              view_name name, col_name name, col_type varchar, col_num int) WHERE 1 AND view_schema = 'public'",
         )
         .unwrap();
@@ -95,7 +116,7 @@ mod tests {
         let sql = statement.to_string();
         assert!(sql.contains("FROM pg_catalog.pg_get_late_binding_view_cols"), "{sql}");
         assert!(sql.contains("(view_schema, view_name, col_name, col_type, col_num)"), "{sql}");
-        assert!(sql.starts_with("SELECT 1 FROM t WHERE true UNION"), "{sql}");
+        assert!(sql.starts_with("SELECT regexp_replace(a, 'x', '', 'g') FROM t WHERE true UNION"), "{sql}");
         assert!(sql.ends_with("WHERE true AND view_schema = 'public'"), "{sql}");
     }
 }

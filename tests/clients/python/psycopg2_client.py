@@ -54,6 +54,11 @@ conn.rollback()
 cur.execute("SELECT count(*) FROM items")
 check(cur.fetchone()[0], 3, "count after rollback")
 
+# An integer literal is an int4, as in PostgreSQL and Redshift; a larger one an int8.
+cur.execute("SELECT 1, 3000000000")
+check([d.type_code for d in cur.description], [23, 20], "literal type oids")
+check(cur.fetchone(), (1, 3000000000), "literal values")
+
 # psycopg2.extras.register_composite and friends look types up in pg_type.
 cur.execute("SELECT oid, typname FROM pg_catalog.pg_type WHERE typname = %s", ("int4",))
 check(cur.fetchone(), (23, "int4"), "pg_type lookup")

@@ -37,6 +37,9 @@ check(schemas, ["py_redshift"], "get_schemas")
 tables = cur.get_tables(schema_pattern="py_redshift", table_name_pattern="sales")
 check([(r[1], r[2], r[3]) for r in tables], [("py_redshift", "sales", "TABLE")], "get_tables")
 
+keys = cur.get_primary_keys(schema="py_redshift", table="sales")
+check([tuple(r[1:6]) for r in keys], [("py_redshift", "sales", "id", 1, "sales_pkey")], "get_primary_keys")
+
 cur.execute("SELECT sum(amount), count(*) FROM py_redshift.sales")
 check(cur.fetchone(), [decimal.Decimal("17.75"), 2], "aggregate")
 conn.close()
