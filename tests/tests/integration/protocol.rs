@@ -222,7 +222,7 @@ async fn statement_timeout_cancels_long_statements() {
     assert!(started.elapsed() < Duration::from_secs(10));
     client.batch_execute("RESET statement_timeout").await.unwrap();
     let row = client.query_one("SELECT 1", &[]).await.unwrap();
-    assert_eq!(row.get::<_, i64>(0), 1);
+    assert_eq!(row.get::<_, i32>(0), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
