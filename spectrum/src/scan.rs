@@ -216,15 +216,15 @@ fn file_plan(spec: &ScanSpec, split: &FileSplit, context: &TaskContext) -> Resul
             }
             Arc::new(source)
         }
-        FileFormat::Text {
-            delimiter,
-            skip_header_lines,
-        } => {
+        FileFormat::Text { delimiter, .. } => {
+            // Header lines are dropped by the scan itself (see `execute`): there may be more than one.
             let options = CsvOptions {
-                has_header: Some(*skip_header_lines > 0),
+                has_header: Some(false),
                 delimiter: *delimiter,
                 // Hive text files have no quoting: a quote character is data.
                 quote: 0,
+                // As in Hive, missing trailing fields are NULL (and a short header line is no error).
+                truncated_rows: Some(true),
                 ..Default::default()
             };
             Arc::new(CsvSource::new(table_schema).with_csv_options(options))
@@ -343,8 +343,18 @@ impl ExecutionPlan for ExternalScanExec {
                 let url = split.url.clone();
                 let stream = file_plan(&spec, &split, &context).and_then(|plan| plan.execute(0, Arc::clone(&context)));
                 let typed_schema = Arc::clone(&typed_schema);
+                // A text file's first 'skip.header.line.count' lines are headers, not rows.
+                let mut skip = match spec.format {
+                    FileFormat::Text { skip_header_lines, .. } => skip_header_lines,
+                    FileFormat::Parquet => 0,
+                };
                 match stream {
                     Ok(stream) => stream
+                        .map_ok(move |batch| {
+                            let skipped = skip.min(batch.num_rows());
+                            skip -= skipped;
+                            batch.slice(skipped, batch.num_rows() - skipped)
+                        })
                         .and_then(move |batch| {
                             let typed = if text { typed_text(batch, &typed_schema) } else { Ok(batch) };
                             futures::future::ready(typed)

@@ -157,6 +157,7 @@ async fn text_files_and_errors_naming_the_file() {
     s3.create_bucket("raw");
     s3.put("raw", "events/a.txt", "id|name\n1|one\n2|\\N\n");
     s3.put("raw", "events/b.txt", "id|name\n3|three\n");
+    s3.put("raw", "titled/a.txt", "events export\nid|name\n7|seven\n8|eight\n");
     s3.put("raw", "broken/x.parquet", "this is not a parquet file");
     s3.put("raw", "typed/x.parquet", sales_file(1..4));
     let cluster = Cluster::start_with_s3(1, 2, &s3.endpoint).await;
@@ -167,6 +168,9 @@ async fn text_files_and_errors_naming_the_file() {
              CREATE EXTERNAL TABLE ext.events (id INT, name VARCHAR(10))
                ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' STORED AS TEXTFILE
                LOCATION 's3://raw/events/' TABLE PROPERTIES ('skip.header.line.count'='1');
+             CREATE EXTERNAL TABLE ext.titled (id INT, name VARCHAR(10))
+               ROW FORMAT DELIMITED FIELDS TERMINATED BY '|' STORED AS TEXTFILE
+               LOCATION 's3://raw/titled/' TABLE PROPERTIES ('skip.header.line.count'='2');
              CREATE EXTERNAL TABLE ext.broken (id INT) STORED AS PARQUET LOCATION 's3://raw/broken/';
              CREATE EXTERNAL TABLE ext.typed (id INT, name DATE) STORED AS PARQUET LOCATION 's3://raw/typed/';
              CREATE EXTERNAL TABLE ext.empty (id INT) STORED AS PARQUET LOCATION 's3://raw/nothing/';
@@ -181,6 +185,9 @@ async fn text_files_and_errors_naming_the_file() {
         vec![Some("3".into()), Some("three".into())],
     ];
     assert_eq!(rows, expect);
+    // More than one header line.
+    let titled = text_rows(&client, "SELECT id, name FROM ext.titled ORDER BY id").await;
+    assert_eq!(titled, vec![vec![Some("7".into()), Some("seven".into())], vec![Some("8".into()), Some("eight".into())]]);
     // An empty location is an empty table, as in Redshift.
     assert_eq!(text_rows(&client, "SELECT count(*) FROM ext.empty").await[0][0].as_deref(), Some("0"));
     let error = |sql: &'static str| {
