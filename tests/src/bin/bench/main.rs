@@ -20,6 +20,20 @@ struct Cli {
     bench: Bench,
 }
 
+/// The TPC-H scale factor and local cluster shape of the query benchmarks.
+#[derive(clap::Args)]
+pub struct TpchCluster {
+    /// TPC-H scale factor.
+    #[arg(long, default_value_t = 0.1)]
+    sf: f64,
+    /// Compute nodes of the local cluster.
+    #[arg(long, default_value_t = 2)]
+    nodes: u32,
+    /// Slices per compute node.
+    #[arg(long, default_value_t = 2)]
+    slices: u32,
+}
+
 #[derive(Subcommand)]
 enum Bench {
     /// COPY throughput on TPC-H lineitem as CSV and Parquet.

@@ -15,15 +15,8 @@ use blueshift_tests::{Cluster, connect};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// TPC-H scale factor.
-    #[arg(long, default_value_t = 0.1)]
-    sf: f64,
-    /// Compute nodes of the local cluster.
-    #[arg(long, default_value_t = 2)]
-    nodes: u32,
-    /// Slices per compute node.
-    #[arg(long, default_value_t = 2)]
-    slices: u32,
+    #[command(flatten)]
+    shape: super::TpchCluster,
     /// Parquet files each table is written as (so that every slice has files to read).
     #[arg(long, default_value_t = 8)]
     files: usize,
@@ -175,15 +168,15 @@ fn verdict(answer: &Result<Rows, String>, expected: &Result<Rows, String>, toler
 
 pub async fn run(args: Args) -> std::process::ExitCode {
     let started = Instant::now();
-    let tables: Vec<Table> = generate(args.sf).into_iter().filter(|t| t.name == "lineitem" || t.name == "orders").collect();
+    let tables: Vec<Table> = generate(args.shape.sf).into_iter().filter(|t| t.name == "lineitem" || t.name == "orders").collect();
     let rows: usize = tables.iter().map(Table::rows).sum();
-    println!("SF {}: generated lineitem and orders, {rows} rows, in {:.1?}", args.sf, started.elapsed());
+    println!("SF {}: generated lineitem and orders, {rows} rows, in {:.1?}", args.shape.sf, started.elapsed());
 
-    let cluster = Cluster::start(args.nodes, args.slices).await;
+    let cluster = Cluster::start(args.shape.nodes, args.shape.slices).await;
     let store: PathBuf = cluster.embedded_store();
     let client = connect(cluster.port).await.expect("connects to the leader");
     let load = create_and_load(cluster.port, &store, &tables).await;
-    println!("local tables loaded with COPY in {load:.1?}; {} nodes x {} slices", args.nodes, args.slices);
+    println!("local tables loaded with COPY in {load:.1?}; {} nodes x {} slices", args.shape.nodes, args.shape.slices);
 
     let lake = store.join(LAKE);
     client

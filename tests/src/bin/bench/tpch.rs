@@ -11,15 +11,8 @@ use blueshift_tests::{Cluster, connect};
 
 #[derive(clap::Args)]
 pub struct Args {
-    /// TPC-H scale factor.
-    #[arg(long, default_value_t = 0.1)]
-    sf: f64,
-    /// Compute nodes of the local cluster.
-    #[arg(long, default_value_t = 2)]
-    nodes: u32,
-    /// Slices per compute node.
-    #[arg(long, default_value_t = 2)]
-    slices: u32,
+    #[command(flatten)]
+    shape: super::TpchCluster,
     /// A running leader to use instead of starting a cluster (its database must be empty).
     #[arg(long, requires = "store")]
     port: Option<u16>,
@@ -36,13 +29,13 @@ pub struct Args {
 
 pub async fn run(args: Args) -> std::process::ExitCode {
     let started = Instant::now();
-    let tables = generate(args.sf);
+    let tables = generate(args.shape.sf);
     let rows: usize = tables.iter().map(Table::rows).sum();
-    println!("SF {}: generated {rows} rows in {:.1?}", args.sf, started.elapsed());
+    println!("SF {}: generated {rows} rows in {:.1?}", args.shape.sf, started.elapsed());
 
     let cluster = match args.port {
         Some(_) => None,
-        None => Some(Cluster::start(args.nodes, args.slices).await),
+        None => Some(Cluster::start(args.shape.nodes, args.shape.slices).await),
     };
     let (port, store) = match (&cluster, args.port, args.store) {
         (Some(cluster), _, _) => (cluster.port, cluster.embedded_store()),
