@@ -163,7 +163,7 @@ async fn a_compute_node_dying_mid_copy_fails_it_naming_the_node_and_loads_nothin
     // Big enough that the load runs for seconds in a debug build.
     let file = dir.path().join("leader/s3/loads/big.csv");
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
-    let rows: String = (1..=1_500_000).map(|i| format!("{i},row number {i} of the big file\n")).collect();
+    let rows: String = (1..=600_000).map(|i| format!("{i},row number {i} of the big file\n")).collect();
     std::fs::write(&file, rows).unwrap();
 
     let copying = {
