@@ -25,7 +25,10 @@ pub fn channel(address: &str) -> Result<Channel, tonic::transport::Error> {
         .connect_timeout(CONNECT_TIMEOUT)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(2))
-        .keep_alive_timeout(Duration::from_secs(4))
+        // Generous: a node busy on every core (or a loaded test machine) can answer a ping late,
+        // and a dropped channel fails the next call on it. A dead process resets its
+        // connections at once anyway; the timeout only catches a hung one.
+        .keep_alive_timeout(Duration::from_secs(10))
         .keep_alive_while_idle(true)
         .connect_lazy();
     channels.insert(address.to_string(), channel.clone());

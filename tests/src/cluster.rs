@@ -196,8 +196,10 @@ pub struct BlueshiftProcess {
 
 impl BlueshiftProcess {
     /// Starts `blueshift <args>` and waits until `port` accepts connections.
-    pub fn spawn(args: &[String], port: u16, log: &Path) -> BlueshiftProcess {
-        let log = std::fs::File::create(log).expect("log file");
+    /// A process that exits instead (its port taken, a bad data directory) fails the test at
+    /// once, with its log.
+    pub fn spawn(args: &[String], port: u16, log_path: &Path) -> BlueshiftProcess {
+        let log = std::fs::File::create(log_path).expect("log file");
         let child = Command::new(blueshift_binary())
             .args(args)
             .stdout(Stdio::null())
@@ -205,9 +207,14 @@ impl BlueshiftProcess {
             .spawn()
             .expect("blueshift starts");
         let mut process = BlueshiftProcess { child, port };
-        if !wait_for_port(port, Duration::from_secs(60)) {
-            let _ = process.child.kill();
-            panic!("blueshift {args:?} did not start listening on {port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !wait_for_port(port, Duration::from_millis(200)) {
+            let exited = process.child.try_wait().expect("the child's status");
+            if exited.is_some() || Instant::now() > deadline {
+                let _ = process.child.kill();
+                let log = std::fs::read_to_string(log_path).unwrap_or_default();
+                panic!("blueshift {args:?} did not start listening on {port} ({exited:?}):\n{log}");
+            }
         }
         process
     }
