@@ -282,6 +282,11 @@ impl ProcessCluster {
     pub fn spawn_leader_with(dir: &Path, compute_ports: &[u16], extra: &[String]) -> BlueshiftProcess {
         let port = free_port();
         let mut args = ProcessCluster::leader_command(dir, compute_ports, port);
+        if !extra.iter().any(|a| a == "--admin-port") {
+            // The admin port defaults to the SQL port + 1, which nothing reserved for this test:
+            // another test's server may hold it.
+            args.extend(["--admin-port".to_string(), free_port().to_string()]);
+        }
         args.extend_from_slice(extra);
         BlueshiftProcess::spawn(&args, port, &dir.join("leader.log"))
     }

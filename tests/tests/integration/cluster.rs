@@ -109,6 +109,8 @@ fn local_cluster(dir: &Path, port: u16) -> BlueshiftProcess {
         dir.join("data").display().to_string(),
         "--port".into(),
         port.to_string(),
+        "--admin-port".into(),
+        free_port().to_string(),
     ];
     BlueshiftProcess::spawn(&args, port, &dir.join(format!("cluster-{port}.log")))
 }
