@@ -75,10 +75,18 @@ fn missing_column(e: &DataFusionError) -> Option<String> {
 /// Optimizes, distributes and starts a logical plan.
 pub async fn run(state: SessionState, plan: LogicalPlan) -> Result<(SchemaRef, SendableRecordBatchStream)> {
     let cluster = state.config().get_extension::<Cluster>();
+    let plan = analyse(&state, plan)?;
     let frame = DataFrame::new(state, plan);
     let schema = Arc::new(frame.schema().as_arrow().clone());
     let stream = on_executor(cluster, Arc::clone(&schema), frame.execute_stream());
     Ok((schema, stream))
+}
+
+/// The plan after DataFusion's analyzer. Its type coercion gives UNION branches, CASE and
+/// COALESCE their common type, which the planned schema does not show yet (a UNION still has its
+/// first branch's types): rows and their description must both come from the analysed schema.
+fn analyse(state: &SessionState, plan: LogicalPlan) -> Result<LogicalPlan> {
+    Ok(state.analyzer().execute_and_check(plan, state.config_options(), |_, _| {})?)
 }
 
 /// Runs `start` and the stream it returns on the query runtime (see [`executor`]), feeding the
@@ -173,8 +181,12 @@ pub async fn describe(state: SessionState, statement: &StatementText) -> Result<
         return Ok(Description::default());
     }
     let plan = plan(&state, parsed, None).await?;
+    let params = parameter_types(&plan)?;
+    // Parameters without a type yet can keep the analyzer from typing the plan; execution, with
+    // the values bound, casts the rows to the described types (see `encode::encode_batch`).
+    let plan = analyse(&state, plan.clone()).unwrap_or(plan);
     Ok(Description {
-        params: parameter_types(&plan)?,
+        params,
         schema: Some(Arc::new(plan.schema().as_arrow().clone())),
     })
 }

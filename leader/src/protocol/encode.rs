@@ -3,9 +3,12 @@
 //! Text output follows PostgreSQL's (ISO dates, `t`/`f`, `Infinity`, floats with
 //! `extra_float_digits`), because psql users and drivers parse it.
 
+use std::sync::Arc;
+
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
+use arrow::compute::{can_cast_types, cast};
 use arrow::datatypes::{
-    DataType, Date32Type, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    DataType, Date32Type, Schema, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
     Int64Type, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
@@ -65,7 +68,7 @@ fn type_size(t: &Type) -> i16 {
 }
 
 /// Column descriptions for a result schema; `formats` gives each column's format code.
-pub fn field_infos(schema: &arrow::datatypes::Schema, format: impl Fn(usize) -> FieldFormat) -> Vec<FieldInfo> {
+pub fn field_infos(schema: &Schema, format: impl Fn(usize) -> FieldFormat) -> Vec<FieldInfo> {
     schema
         .fields()
         .iter()
@@ -98,10 +101,10 @@ fn format_array(values: &ArrayRef, float_digits: i32) -> Result<String> {
     Ok(format!("{{{}}}", parts.join(",")))
 }
 
-/// Encodes every row of `batch` as a DataRow.
-pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], float_digits: i32) -> Result<Vec<DataRow>> {
-    let columns: Vec<ColumnEncoder> = batch
-        .columns()
+/// Encodes every row of `batch` as a DataRow of the columns `schema` describes to the client.
+pub fn encode_batch(batch: &RecordBatch, schema: &Schema, fields: &[FieldInfo], float_digits: i32) -> Result<Vec<DataRow>> {
+    let arrays = conform(batch, schema)?;
+    let columns: Vec<ColumnEncoder> = arrays
         .iter()
         .zip(fields)
         .map(|(array, field)| ColumnEncoder::new(array, field.format(), float_digits))
@@ -115,6 +118,26 @@ pub fn encode_batch(batch: &RecordBatch, fields: &[FieldInfo], float_digits: i32
         rows.push(DataRow::new(buffer.split(), columns.len() as i16));
     }
     Ok(rows)
+}
+
+/// The batch's columns with the types the client was told. A statement described before its
+/// parameters were bound can produce other types than described; a binary client would decode
+/// such a value as the described type, so a column whose PostgreSQL type differs is cast. An
+/// untyped (NULL) description or an impossible cast leaves the column as it is.
+fn conform(batch: &RecordBatch, schema: &Schema) -> Result<Vec<ArrayRef>> {
+    batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(array, field)| {
+            let (from, to) = (array.data_type(), field.data_type());
+            if pg_type(from) == pg_type(to) || to.is_null() || !can_cast_types(from, to) {
+                Ok(Arc::clone(array))
+            } else {
+                Ok(cast(array, to)?)
+            }
+        })
+        .collect()
 }
 
 struct ColumnEncoder<'a> {
@@ -474,6 +497,20 @@ mod tests {
         assert_eq!(format_date(19_723), "2024-01-01");
         assert_eq!(format_timestamp(1_704_067_200_500_000), "2024-01-01 00:00:00.5");
         assert_eq!(format_time(3_723_000_000), "01:02:03");
+    }
+
+    #[test]
+    fn columns_are_sent_in_the_described_type() {
+        use arrow::array::Int64Array;
+        use arrow::datatypes::Field;
+        let batch = RecordBatch::try_from_iter([("x", Arc::new(Int64Array::from(vec![5])) as ArrayRef)]).unwrap();
+        let described = Schema::new(vec![Field::new("x", DataType::Int32, true)]);
+        let fields = field_infos(&described, |_| FieldFormat::Binary);
+        let rows = encode_batch(&batch, &described, &fields, 0).unwrap();
+        let mut bytes = BytesMut::new();
+        pgwire::messages::Message::encode(&rows[0], &mut bytes).unwrap();
+        // DataRow: tag, length, column count, then the value's length and its 4 bytes.
+        assert_eq!(&bytes[bytes.len() - 8..], &[0, 0, 0, 4, 0, 0, 0, 5]);
     }
 
     #[test]

@@ -273,15 +273,25 @@ fn to_pgwire_error(e: Error) -> PgWireError {
     PgWireError::UserError(Box::new(e.into()))
 }
 
-/// Turns a statement's outcome into pgwire's response, encoding rows in the client's formats.
-fn to_response(outcome: Outcome, format: impl Fn(usize) -> FieldFormat, float_digits: i32) -> Response {
+/// Turns a statement's outcome into pgwire's response, encoding rows in the client's formats and
+/// in the types of `described`, the schema a Describe gave the client, if any.
+fn to_response(
+    outcome: Outcome,
+    described: Option<&SchemaRef>,
+    format: impl Fn(usize) -> FieldFormat,
+    float_digits: i32,
+) -> Response {
     match outcome {
         Outcome::Rows { schema, stream } => {
+            let schema = match described {
+                Some(described) if described.fields().len() == schema.fields().len() => Arc::clone(described),
+                _ => schema,
+            };
             let fields = Arc::new(encode::field_infos(&schema, format));
             let row_fields = Arc::clone(&fields);
             let rows = stream.flat_map(move |batch| {
                 let rows: Vec<PgWireResult<_>> = match batch {
-                    Ok(batch) => match encode::encode_batch(&batch, &row_fields, float_digits) {
+                    Ok(batch) => match encode::encode_batch(&batch, &schema, &row_fields, float_digits) {
                         Ok(rows) => rows.into_iter().map(Ok).collect(),
                         Err(e) => vec![Err(to_pgwire_error(e))],
                     },
@@ -326,7 +336,7 @@ impl SimpleQueryHandler for Handlers {
             match result {
                 Ok(StatementResult { notices, outcome }) => {
                     send_notices(client, notices).await?;
-                    responses.push(to_response(outcome, |_| FieldFormat::Text, float_digits));
+                    responses.push(to_response(outcome, None, |_| FieldFormat::Text, float_digits));
                 }
                 Err(e) => responses.push(Response::Error(Box::new(e.into()))),
             }
@@ -547,6 +557,7 @@ impl ExtendedQueryHandler for Handlers {
         let float_digits = session.settings().extra_float_digits();
         Ok(to_response(
             result.outcome,
+            prepared.schema.as_ref(),
             |i| portal.result_column_format.format_for(i),
             float_digits,
         ))

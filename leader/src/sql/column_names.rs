@@ -84,15 +84,14 @@ impl VisitorMut for Namer {
     type Break = ();
 
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
-        name_select_lists(query.body.as_mut(), true);
+        name_select_lists(query.body.as_mut());
         ControlFlow::Continue(())
     }
 }
 
-/// Names the columns of `body`'s select list; `type_literals` types its integer literals too,
-/// which the branches of a set operation leave alone: the operation's type is then the common
-/// type of its branches, which the description of its result does not follow.
-fn name_select_lists(body: &mut SetExpr, type_literals: bool) {
+/// Names the columns of `body`'s select lists (every branch of a set operation, whose result
+/// takes the left branch's names) and types their integer literals.
+fn name_select_lists(body: &mut SetExpr) {
     match body {
         SetExpr::Select(select) => {
             let mut seen: HashSet<String> = HashSet::new();
@@ -138,14 +137,17 @@ fn name_select_lists(body: &mut SetExpr, type_literals: bool) {
                     alias: Ident::with_quote('"', alias),
                 };
             }
-            for item in select.projection.iter_mut().filter(|_| type_literals) {
+            for item in select.projection.iter_mut() {
                 if let SelectItem::ExprWithAlias { expr, .. } = item {
                     type_integer_literal(expr);
                 }
             }
         }
-        SetExpr::Query(q) => name_select_lists(q.body.as_mut(), type_literals),
-        SetExpr::SetOperation { left, .. } => name_select_lists(left, false),
+        SetExpr::Query(q) => name_select_lists(q.body.as_mut()),
+        SetExpr::SetOperation { left, right, .. } => {
+            name_select_lists(left);
+            name_select_lists(right);
+        }
         _ => {}
     }
 }

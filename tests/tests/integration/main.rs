@@ -14,6 +14,7 @@ mod fast_restore;
 mod format_compatibility;
 mod node_failure;
 mod protocol;
+mod result_metadata;
 mod s3_store;
 mod snapshot_automation;
 mod snapshots;

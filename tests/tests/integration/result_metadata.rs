@@ -1,0 +1,65 @@
+//! What RowDescription tells a client about result columns, checked with tokio-postgres, which
+//! reads every result in binary by the described type: the type of coerced columns (UNION, CASE,
+//! COALESCE) and the table OID and attribute number of columns read straight from a table.
+
+use blueshift_tests::Cluster;
+use tokio_postgres::types::Type;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn coerced_columns_are_described_and_sent_in_their_common_type() {
+    let cluster = Cluster::start(1, 2).await;
+    let client = cluster.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE u (s SMALLINT, i INT, b BIGINT, n DECIMAL(10,2), f REAL, d DOUBLE PRECISION, v VARCHAR(10));
+             INSERT INTO u VALUES (7, 70000, 7000000000, 12.5, 1.5, 2.25, 'x')",
+        )
+        .await
+        .unwrap();
+
+    let described = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let statement = client.prepare(sql).await.unwrap();
+            let rows = client.query(&statement, &[]).await.unwrap();
+            (statement.columns()[0].type_().clone(), rows)
+        }
+    };
+    let (t, rows) = described("SELECT attnum FROM pg_attribute WHERE attrelid = 'u'::regclass AND attname = 'b' UNION SELECT 100 ORDER BY 1").await;
+    assert_eq!(t, Type::INT4);
+    assert_eq!(rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), [3, 100]);
+
+    let (t, rows) = described("SELECT s FROM u UNION ALL SELECT i FROM u ORDER BY 1").await;
+    assert_eq!(t, Type::INT4);
+    assert_eq!(rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), [7, 70000]);
+
+    let (t, rows) = described("SELECT i FROM u UNION ALL SELECT b FROM u ORDER BY 1").await;
+    assert_eq!(t, Type::INT8);
+    assert_eq!(rows.iter().map(|r| r.get::<_, i64>(0)).collect::<Vec<_>>(), [70000, 7_000_000_000]);
+
+    let (t, rows) = described("SELECT s FROM u UNION ALL SELECT n FROM u ORDER BY 1").await;
+    assert_eq!(t, Type::NUMERIC);
+    let values: Vec<String> = rows.iter().map(|r| r.get::<_, rust_decimal::Decimal>(0).to_string()).collect();
+    assert_eq!(values, ["7.00", "12.50"]);
+
+    let (t, rows) = described("SELECT f FROM u UNION ALL SELECT d FROM u ORDER BY 1").await;
+    assert_eq!(t, Type::FLOAT8);
+    assert_eq!(rows.iter().map(|r| r.get::<_, f64>(0)).collect::<Vec<_>>(), [1.5, 2.25]);
+
+    let (t, rows) = described("SELECT v FROM u UNION ALL SELECT 'abc' ORDER BY 1").await;
+    assert_eq!(t, Type::VARCHAR);
+    assert_eq!(rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>(), ["abc", "x"]);
+
+    let (t, rows) = described("SELECT CASE WHEN s > 0 THEN s ELSE b END FROM u").await;
+    assert_eq!(t, Type::INT8);
+    assert_eq!(rows[0].get::<_, i64>(0), 7);
+
+    let (t, rows) = described("SELECT coalesce(s, i) FROM u").await;
+    assert_eq!(t, Type::INT4);
+    assert_eq!(rows[0].get::<_, i32>(0), 7);
+
+    // Integer literals are int4 in every branch, as in Redshift.
+    let (t, rows) = described("SELECT 1 UNION SELECT 2 ORDER BY 1").await;
+    assert_eq!(t, Type::INT4);
+    assert_eq!(rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), [1, 2]);
+}
