@@ -544,6 +544,9 @@ impl Session {
         self.cell.set(Arc::clone(&context));
         let mut state = self.base_state.clone();
         state.config_mut().set_extension(context);
+        // The statement's start time, which now() and CURRENT_TIMESTAMP are simplified to (they
+        // cannot be evaluated otherwise); one value for the whole statement, as in PostgreSQL.
+        state.mark_start_execution();
         (state, writes)
     }
 
