@@ -21,7 +21,7 @@ use sqlparser::ast::{SetExpr, Statement};
 use super::{Description, create_table, done};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
-use crate::planner::executor;
+use crate::planner::{executor, lineage};
 use crate::session::{Outcome, StatementContext, StatementResult};
 use crate::sql::{StatementText, parse_statement};
 
@@ -72,14 +72,15 @@ fn missing_column(e: &DataFusionError) -> Option<String> {
     }
 }
 
-/// Optimizes, distributes and starts a logical plan.
+/// Optimizes, distributes and starts a logical plan; returns its rows and their description.
 pub async fn run(state: SessionState, plan: LogicalPlan) -> Result<(SchemaRef, SendableRecordBatchStream)> {
     let cluster = state.config().get_extension::<Cluster>();
     let plan = analyse(&state, plan)?;
+    let described = Arc::new(lineage::described_schema(&plan));
     let frame = DataFrame::new(state, plan);
     let schema = Arc::new(frame.schema().as_arrow().clone());
-    let stream = on_executor(cluster, Arc::clone(&schema), frame.execute_stream());
-    Ok((schema, stream))
+    let stream = on_executor(cluster, schema, frame.execute_stream());
+    Ok((described, stream))
 }
 
 /// The plan after DataFusion's analyzer. Its type coercion gives UNION branches, CASE and
@@ -187,7 +188,7 @@ pub async fn describe(state: SessionState, statement: &StatementText) -> Result<
     let plan = analyse(&state, plan.clone()).unwrap_or(plan);
     Ok(Description {
         params,
-        schema: Some(Arc::new(plan.schema().as_arrow().clone())),
+        schema: Some(Arc::new(lineage::described_schema(&plan))),
     })
 }
 

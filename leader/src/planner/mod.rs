@@ -5,6 +5,7 @@ pub mod catalog_functions;
 pub mod distribute;
 pub mod explain;
 pub mod functions;
+pub mod lineage;
 
 use std::sync::{Arc, LazyLock};
 

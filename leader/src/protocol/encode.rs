@@ -76,7 +76,9 @@ pub fn field_infos(schema: &Schema, format: impl Fn(usize) -> FieldFormat) -> Ve
         .map(|(i, field)| {
             let t = pg_type(field.data_type());
             let name = crate::sql::column_names::display_name(field.name()).to_string();
-            FieldInfo::new(name, None, None, t.clone(), format(i))
+            // A computed column has no table: PostgreSQL sends 0 for both.
+            let (table, column) = crate::planner::lineage::source(field).map_or((0, 0), |(oid, n)| (oid as i32, n));
+            FieldInfo::new(name, Some(table), Some(column), t.clone(), format(i))
                 .with_type_modifier(type_modifier(field.data_type()))
                 .with_type_size(type_size(&t))
         })

@@ -103,6 +103,11 @@ public class JdbcClient {
                             check(rsmd.getPrecision(3), 12, "precision");
                             check(rsmd.getScale(3), 2, "scale");
                             check(rsmd.getColumnType(4), Types.TIMESTAMP, "column type placed");
+                            // From RowDescription's table OID and attnum, looked up in pg_class/pg_attribute.
+                            org.postgresql.PGResultSetMetaData pgmd = rsmd.unwrap(org.postgresql.PGResultSetMetaData.class);
+                            check(pgmd.getBaseTableName(2), "orders", "base table name");
+                            check(pgmd.getBaseSchemaName(2), "java_jdbc", "base schema name");
+                            check(pgmd.getBaseColumnName(2), "customer", "base column name");
                         }
                     }
                 }

@@ -32,6 +32,14 @@ cur.execute("SELECT * FROM items WHERE id <= %s ORDER BY id", (3,))
 check(cur.fetchall(), rows, "round trip")
 # Type OIDs in the result description: int4, varchar, numeric, date, timestamp, bool, float8.
 check([d.type_code for d in cur.description], [23, 1043, 1700, 1082, 1114, 16, 701], "type oids")
+# psycopg2's simple-protocol description: each column's table OID and attnum, none (0 on the wire) for an expression.
+cur.execute("SELECT name, price + 1 FROM items LIMIT 1")
+cur.fetchall()
+items_oid = cur.description[0].table_oid
+cur.execute("SELECT oid FROM pg_class WHERE relname = 'items'")
+check(items_oid, cur.fetchone()[0], "table oid")
+cur.execute("SELECT name, price + 1 FROM items LIMIT 1")
+check([(d.table_oid, d.table_column) for d in cur.description], [(items_oid, 2), (None, None)], "column sources")
 
 cur.execute("SELECT name FROM items WHERE name = %s AND price > %s", ("apple", decimal.Decimal("1")))
 check(cur.fetchone(), ("apple",), "text parameters")

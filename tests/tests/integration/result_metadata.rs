@@ -63,3 +63,59 @@ async fn coerced_columns_are_described_and_sent_in_their_common_type() {
     assert_eq!(t, Type::INT4);
     assert_eq!(rows.iter().map(|r| r.get::<_, i32>(0)).collect::<Vec<_>>(), [1, 2]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn table_columns_are_described_with_their_table_oid_and_attnum() {
+    let cluster = Cluster::start(1, 2).await;
+    let client = cluster.connect().await;
+    client
+        .batch_execute(
+            "CREATE TABLE m (id INT, name VARCHAR(10), price DECIMAL(8,2));
+             CREATE TABLE m2 (k INT, label VARCHAR(10));
+             INSERT INTO m VALUES (1, 'one', 1.50);
+             INSERT INTO m2 VALUES (1, 'first')",
+        )
+        .await
+        .unwrap();
+    let oid = |table: &'static str| {
+        let client = &client;
+        async move {
+            let row = client.query_one("SELECT oid FROM pg_class WHERE relname = $1", &[&table]).await.unwrap();
+            row.get::<_, u32>(0)
+        }
+    };
+    let attnum = |table: &'static str, column: &'static str| {
+        let client = &client;
+        async move {
+            let sql = "SELECT a.attnum FROM pg_attribute a JOIN pg_class c ON a.attrelid = c.oid WHERE c.relname = $1 AND a.attname = $2";
+            client.query_one(sql, &[&table, &column]).await.unwrap().get::<_, i16>(0)
+        }
+    };
+    let (m, m2) = (oid("m").await, oid("m2").await);
+    assert_ne!(m, 0);
+    let (price, label) = (attnum("m", "price").await, attnum("m2", "label").await);
+    assert_eq!(price, 3);
+
+    let sources = |sql: &'static str| {
+        let client = &client;
+        async move {
+            let statement = client.prepare(sql).await.unwrap();
+            client.query(&statement, &[]).await.unwrap();
+            statement.columns().iter().map(|c| (c.table_oid(), c.column_id())).collect::<Vec<_>>()
+        }
+    };
+    // Plain columns (renamed or not) carry their table and attnum; expressions carry none.
+    assert_eq!(
+        sources("SELECT name, id + 1, m.price AS p, 'x' FROM m").await,
+        [(Some(m), Some(2)), (None, None), (Some(m), Some(price)), (None, None)]
+    );
+    // Through subqueries, joins, filters, ordering and grouping.
+    assert_eq!(
+        sources("SELECT s.price, m2.label FROM (SELECT price, id FROM m WHERE id > 0) s JOIN m2 ON s.id = m2.k ORDER BY 1").await,
+        [(Some(m), Some(price)), (Some(m2), Some(label))]
+    );
+    assert_eq!(sources("SELECT name, count(*) FROM m GROUP BY name").await, [(Some(m), Some(2)), (None, None)]);
+    assert_eq!(sources("SELECT * FROM m2").await, [(Some(m2), Some(1)), (Some(m2), Some(label))]);
+    // A set operation's columns are computed.
+    assert_eq!(sources("SELECT id FROM m UNION SELECT k FROM m2").await, [(None, None)]);
+}
