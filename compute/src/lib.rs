@@ -18,6 +18,7 @@ pub mod scan;
 pub mod server;
 pub mod shuffle;
 pub mod snapshot;
+pub mod to_char;
 pub mod unload;
 
 pub use codec::BlueshiftCodec;

@@ -33,6 +33,7 @@ pub fn worker(store: Arc<NodeStore>, restorer: Arc<Restorer>) -> Worker {
             config.set_extension(restorer);
             let mut state = builder.build();
             state.register_udf(crate::shuffle::slice_route())?;
+            state.register_udf(crate::to_char::to_char())?;
             Ok::<SessionState, DataFusionError>(state)
         }
     })

@@ -73,7 +73,7 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
     for function in functions::redshift_functions()
         .into_iter()
         .chain(catalog_functions::catalog_functions(&cell))
-        .chain([blueshift_compute::shuffle::slice_route()])
+        .chain([blueshift_compute::shuffle::slice_route(), blueshift_compute::to_char::to_char()])
     {
         state
             .register_udf(function)
