@@ -74,7 +74,23 @@ fn binary_value(row: &tokio_postgres::Row, i: usize, t: &Type) -> Result<Option<
         Type::TIME => row
             .try_get::<_, Option<chrono::NaiveTime>>(i)?
             .map(|v| v.format("%H:%M:%S%.f").to_string()),
+        // Arrays in their text form, `{1,2}`, as the simple protocol shows them.
+        Type::INT2_ARRAY => array_text(row.try_get::<_, Option<Vec<Option<i16>>>>(i)?),
+        Type::INT4_ARRAY => array_text(row.try_get::<_, Option<Vec<Option<i32>>>>(i)?),
+        Type::INT8_ARRAY => array_text(row.try_get::<_, Option<Vec<Option<i64>>>>(i)?),
+        Type::TEXT_ARRAY => array_text(row.try_get::<_, Option<Vec<Option<String>>>>(i)?),
         _ => row.try_get::<_, Option<String>>(i)?,
+    })
+}
+
+fn array_text<T: ToString>(values: Option<Vec<Option<T>>>) -> Option<String> {
+    values.map(|values| {
+        let quoted = |text: String| {
+            let plain = !text.is_empty() && !text.contains(['{', '}', ',', '"', '\\', ' ']) && !text.eq_ignore_ascii_case("null");
+            if plain { text } else { format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\"")) }
+        };
+        let elements: Vec<String> = values.iter().map(|v| v.as_ref().map_or("NULL".into(), |v| quoted(v.to_string()))).collect();
+        format!("{{{}}}", elements.join(","))
     })
 }
 

@@ -44,7 +44,27 @@ pub fn pg_type(data_type: &DataType) -> Type {
         DataType::Time32(_) | DataType::Time64(_) => Type::TIME,
         DataType::Interval(_) | DataType::Duration(_) => Type::INTERVAL,
         DataType::Binary | DataType::LargeBinary | DataType::BinaryView => Type::BYTEA,
+        DataType::List(element) | DataType::LargeList(element) => array_type(&pg_type(element.data_type())),
         DataType::Null => Type::TEXT,
+        _ => Type::TEXT,
+    }
+}
+
+/// The array type of `element`; text (an array's text form) for elements without one.
+fn array_type(element: &Type) -> Type {
+    match *element {
+        Type::BOOL => Type::BOOL_ARRAY,
+        Type::INT2 => Type::INT2_ARRAY,
+        Type::INT4 => Type::INT4_ARRAY,
+        Type::INT8 => Type::INT8_ARRAY,
+        Type::OID => Type::OID_ARRAY,
+        Type::NUMERIC => Type::NUMERIC_ARRAY,
+        Type::FLOAT4 => Type::FLOAT4_ARRAY,
+        Type::FLOAT8 => Type::FLOAT8_ARRAY,
+        Type::VARCHAR => Type::TEXT_ARRAY,
+        Type::DATE => Type::DATE_ARRAY,
+        Type::TIMESTAMP => Type::TIMESTAMP_ARRAY,
+        Type::TIMESTAMPTZ => Type::TIMESTAMPTZ_ARRAY,
         _ => Type::TEXT,
     }
 }
@@ -242,8 +262,32 @@ impl<'a> ColumnEncoder<'a> {
             DataType::Time64(TimeUnit::Nanosecond) => out.put_i64(a.as_primitive::<Time64NanosecondType>().value(row) / 1_000),
             DataType::Binary => out.put_slice(a.as_binary::<i32>().value(row)),
             DataType::LargeBinary => out.put_slice(a.as_binary::<i64>().value(row)),
+            DataType::List(_) if pg_type(a.data_type()) != Type::TEXT => {
+                self.binary_array(&a.as_list::<i32>().value(row), out)?
+            }
             // Text-like and everything else: the text form is also the binary form of text types.
             _ => self.text_value(row, out)?,
+        }
+        Ok(())
+    }
+}
+
+impl ColumnEncoder<'_> {
+    /// A one-dimensional array in PostgreSQL's binary form: dimensions, a has-nulls flag, the
+    /// element type, the length and lower bound 1, then each element as a binary value.
+    fn binary_array(&self, values: &ArrayRef, out: &mut BytesMut) -> Result<()> {
+        let dimensions = i32::from(!values.is_empty());
+        out.put_i32(dimensions);
+        out.put_i32(i32::from(values.null_count() > 0));
+        out.put_u32(pg_type(values.data_type()).oid());
+        if values.is_empty() {
+            return Ok(());
+        }
+        out.put_i32(values.len() as i32);
+        out.put_i32(1);
+        let elements = ColumnEncoder::new(values, FieldFormat::Binary, self.float_digits)?;
+        for i in 0..values.len() {
+            elements.encode(i, out)?;
         }
         Ok(())
     }

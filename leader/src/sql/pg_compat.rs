@@ -168,6 +168,19 @@ fn wrap(name: &str, expr: &Expr) -> Expr {
     call(name, expr.clone())
 }
 
+/// A reference to `pg_index.indkey`, whose subscripts start at 0.
+fn is_int2vector(expr: &Expr) -> bool {
+    let name = match expr {
+        Expr::Identifier(ident) => ident,
+        Expr::CompoundIdentifier(parts) => match parts.last() {
+            Some(ident) => ident,
+            None => return false,
+        },
+        _ => return false,
+    };
+    name.value.eq_ignore_ascii_case("indkey")
+}
+
 /// psql's `array(select 'toast.' || x from pg_catalog.unnest(tc.reloptions) x)` (already
 /// rewritten to a subquery, as expressions are rewritten inside out).
 fn is_toast_options(expr: &Expr) -> bool {
@@ -235,8 +248,9 @@ fn rewrite_expr(expr: &mut Expr) {
         }
         Expr::Collate { expr: inner, .. } => *expr = (**inner).clone(),
         // The dialect reads `a[i]` as a PartiQL path; Blueshift has no SUPER values, so it is
-        // PostgreSQL's (1-based) array subscript.
+        // PostgreSQL's (1-based) array subscript — 0-based for `pg_index.indkey`, an int2vector.
         Expr::JsonAccess { value, path } => {
+            let base = if is_int2vector(value) { 1 } else { 0 };
             let keys: Option<Vec<Expr>> = path
                 .path
                 .iter()
@@ -246,7 +260,8 @@ fn rewrite_expr(expr: &mut Expr) {
                 })
                 .collect();
             if let Some(keys) = keys {
-                *expr = keys.into_iter().fold((**value).clone(), |array, key| {
+                *expr = keys.into_iter().enumerate().fold((**value).clone(), |array, (i, key)| {
+                    let key = if i == 0 && base == 1 { format!("({key}) + 1") } else { key.to_string() };
                     parse_expr(&format!("array_element({array}, {key})")).expect("a function call parses")
                 });
             }

@@ -28,6 +28,8 @@ pub const TIMESTAMP: DataType = DataType::Timestamp(arrow::datatypes::TimeUnit::
 /// `int2[]` (`pg_constraint.conkey`). A list type cannot be written in a constant, so this
 /// marker stands for it in column lists and [`schema`] puts the list type in its place.
 pub const INT2_ARRAY: DataType = DataType::FixedSizeBinary(-2);
+/// `text[]` (`pg_class.reloptions`), a marker like [`INT2_ARRAY`].
+pub const TEXT_ARRAY: DataType = DataType::FixedSizeBinary(-3);
 
 /// A schema of nullable columns.
 pub fn schema(columns: &[(&str, DataType)]) -> SchemaRef {
@@ -35,7 +37,11 @@ pub fn schema(columns: &[(&str, DataType)]) -> SchemaRef {
         columns
             .iter()
             .map(|(name, data_type)| {
-                let data_type = if *data_type == INT2_ARRAY { DataType::new_list(INT2, true) } else { data_type.clone() };
+                let data_type = match data_type {
+                    d if *d == INT2_ARRAY => DataType::new_list(INT2, true),
+                    d if *d == TEXT_ARRAY => DataType::new_list(TEXT, true),
+                    d => d.clone(),
+                };
                 Field::new(*name, data_type, true)
             })
             .collect::<Vec<_>>(),
@@ -107,6 +113,12 @@ pub fn float(value: f64) -> ScalarValue {
 }
 
 pub const NULL: ScalarValue = ScalarValue::Null;
+
+/// A `text[]` value.
+pub fn text_array(values: impl IntoIterator<Item = String>) -> ScalarValue {
+    let values: Vec<ScalarValue> = values.into_iter().map(|v| ScalarValue::Utf8(Some(v))).collect();
+    ScalarValue::List(ScalarValue::new_list_nullable(&values, &TEXT))
+}
 
 /// An `int2[]` value.
 pub fn int2_array(values: impl IntoIterator<Item = i16>) -> ScalarValue {

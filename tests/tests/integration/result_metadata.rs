@@ -1,6 +1,7 @@
 //! What RowDescription tells a client about result columns, checked with tokio-postgres, which
 //! reads every result in binary by the described type: the type of coerced columns (UNION, CASE,
-//! COALESCE) and the table OID and attribute number of columns read straight from a table.
+//! COALESCE), the table OID and attribute number of columns read straight from a table, and
+//! catalog arrays (`pg_index.indkey`, `pg_class.reloptions`) as PostgreSQL arrays.
 
 use blueshift_tests::Cluster;
 use tokio_postgres::types::Type;
@@ -118,4 +119,27 @@ async fn table_columns_are_described_with_their_table_oid_and_attnum() {
     assert_eq!(sources("SELECT * FROM m2").await, [(Some(m2), Some(1)), (Some(m2), Some(label))]);
     // A set operation's columns are computed.
     assert_eq!(sources("SELECT id FROM m UNION SELECT k FROM m2").await, [(None, None)]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn catalog_arrays_are_sent_as_arrays() {
+    let cluster = Cluster::start(1, 2).await;
+    let client = cluster.connect().await;
+    client
+        .batch_execute("CREATE TABLE k (a INT, b INT, PRIMARY KEY (b, a)) DISTKEY(a) SORTKEY(b)")
+        .await
+        .unwrap();
+    let statement = client
+        .prepare(
+            "SELECT i.indkey, c.reloptions, c.relacl, i.indkey[0] FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid WHERE c.relname = 'k'",
+        )
+        .await
+        .unwrap();
+    let types: Vec<&Type> = statement.columns().iter().map(|c| c.type_()).collect();
+    assert_eq!(types, [&Type::INT2_ARRAY, &Type::TEXT_ARRAY, &Type::TEXT_ARRAY, &Type::INT2]);
+    let row = client.query_one(&statement, &[]).await.unwrap();
+    assert_eq!(row.get::<_, Vec<i16>>(0), [2, 1]);
+    assert_eq!(row.get::<_, Vec<String>>(1), ["diststyle=key", "distkey=a", "sortkey=b"]);
+    assert_eq!(row.get::<_, Option<Vec<String>>>(2), None);
+    assert_eq!(row.get::<_, i16>(3), 2);
 }

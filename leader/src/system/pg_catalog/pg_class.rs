@@ -6,7 +6,9 @@
 
 use super::relations::{Relation, constraints, key_indexes, relations, user_id};
 use crate::catalog::{DistStyle, SortKeyKind, TableDef};
-use crate::system::rows::{BOOL, FLOAT4, INT2, INT4, OID, Rows, TEXT, NULL, boolean, float, int, oid, opt_text, text};
+use datafusion::common::ScalarValue;
+
+use crate::system::rows::{BOOL, FLOAT4, INT2, INT4, NULL, OID, Rows, TEXT, TEXT_ARRAY, boolean, float, int, oid, text, text_array};
 use crate::system::{CatalogTable, SystemContext};
 
 pub struct PgClass;
@@ -44,12 +46,12 @@ impl CatalogTable for PgClass {
         ("relhaspkey", BOOL),
         ("relhasrules", BOOL),
         ("relhassubclass", BOOL),
-        ("relacl", TEXT),
+        ("relacl", TEXT_ARRAY),
         ("relhastriggers", BOOL),
         ("relpersistence", TEXT),
         ("reloftype", OID),
         ("relreplident", TEXT),
-        ("reloptions", TEXT),
+        ("reloptions", TEXT_ARRAY),
     ];
     const VIEW_COLUMNS: bool = true;
 
@@ -103,7 +105,7 @@ impl CatalogTable for PgClass {
                 text(if table.is_some_and(|t| t.temp_owner.is_some()) { "t" } else { "p" }),
                 oid(0),
                 text("d"),
-                opt_text(table.map(options)),
+                table.map_or(NULL, options),
             ];
             let mut index_rows = Vec::new();
             for index in key_indexes(std::slice::from_ref(r)) {
@@ -138,8 +140,8 @@ impl CatalogTable for PgClass {
 /// `pg_am` OID of the btree access method, which a key's index reports.
 const BTREE: u32 = 403;
 
-/// `reloptions`: `{diststyle=key,distkey=id,sortkey=id}`, in PostgreSQL's text[] form.
-fn options(table: &TableDef) -> String {
+/// `reloptions`: `{diststyle=key,distkey=id,sortkey=id}`.
+fn options(table: &TableDef) -> ScalarValue {
     let style = match table.dist_style {
         DistStyle::Even => "even",
         DistStyle::Key => "key",
@@ -156,9 +158,5 @@ fn options(table: &TableDef) -> String {
         SortKeyKind::Compound => options.push(format!("sortkey={}", table.sort_key.join(" "))),
         SortKeyKind::Interleaved => options.push(format!("interleaved sortkey={}", table.sort_key.join(" "))),
     }
-    let quoted: Vec<String> = options
-        .into_iter()
-        .map(|o| if o.contains([' ', '(', ',']) { format!("\"{o}\"") } else { o })
-        .collect();
-    format!("{{{}}}", quoted.join(","))
+    text_array(options)
 }
