@@ -8,11 +8,11 @@
 //! The byte ranges of one CSV file must share their quote counts ([`QuoteCounts`]), so the leader
 //! puts all of them in one task.
 
-use std::io::Cursor;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::ipc::reader::StreamReader;
+use arrow::buffer::Buffer;
+use arrow::ipc::reader::StreamDecoder;
 use arrow::ipc::writer::StreamWriter;
 use arrow_flight::{Action, FlightClient};
 use blueshift_proto::LoadReply;
@@ -91,7 +91,7 @@ pub fn serve(task: LoadTask) -> BoxStream<'static, LoadReply> {
             let replies = match result {
                 Ok((index, parsed)) => {
                     let pieces = parsed.batches.iter().flat_map(pieces);
-                    let mut replies: Vec<Reply> = pieces.map(|piece| Reply::Batch(encode(&piece))).collect();
+                    let mut replies: Vec<Reply> = pieces.map(|piece| Reply::Batch(encode(&piece).into())).collect();
                     replies.push(Reply::Done(blueshift_proto::LoadChunkDone {
                         chunk: index as u32,
                         rows: parsed.rows,
@@ -134,18 +134,19 @@ pub async fn run_on(address: &str, task: &LoadTask) -> Result<BoxStream<'static,
         .map_err(|e| node_error(&e))?;
     Ok(replies
         .map_err(|e| ChunkError::Node(e.to_string()))
-        .and_then(|body| std::future::ready(decode(&body)))
+        .and_then(|body| std::future::ready(decode(body)))
         .boxed())
 }
 
-fn decode(body: &[u8]) -> Result<LoadEvent, ChunkError> {
+/// A reply of the node; a batch's buffers stay in the reply's memory rather than being copied out.
+fn decode(body: Bytes) -> Result<LoadEvent, ChunkError> {
     let malformed = |e: &dyn std::fmt::Display| ChunkError::Data(format!("malformed reply from a compute node: {e}"));
     let reply = LoadReply::decode(body).map_err(|e| malformed(&e))?;
     match reply.reply {
         Some(Reply::Batch(ipc)) => {
-            let mut reader = StreamReader::try_new(Cursor::new(ipc), None).map_err(|e| malformed(&e))?;
-            let batch = reader.next().ok_or_else(|| malformed(&"an empty batch"))?;
-            Ok(LoadEvent::Rows(batch.map_err(|e| malformed(&e))?))
+            let mut buffer = Buffer::from(ipc);
+            let batch = StreamDecoder::new().decode(&mut buffer).map_err(|e| malformed(&e))?;
+            Ok(LoadEvent::Rows(batch.ok_or_else(|| malformed(&"an empty batch"))?))
         }
         Some(Reply::Done(done)) => Ok(LoadEvent::ChunkDone {
             chunk: done.chunk as usize,
