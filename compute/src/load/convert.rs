@@ -159,7 +159,8 @@ impl<'a> Converter<'a> {
     }
 
     fn parse(&self, kind: ColumnKind, text: &str, texts: &mut String) -> Result<Value, FieldError> {
-        let trimmed = text.trim();
+        // Text columns keep their blanks (fit_text applies TRIMBLANKS): no trimming for them.
+        let trimmed = if kind.is_character() { text } else { text.trim() };
         let invalid = |code: i32, what: &str| field_error(code, format!("Invalid {what}, Value '{text}'"));
         match kind {
             ColumnKind::SmallInt | ColumnKind::Integer | ColumnKind::BigInt => {
@@ -177,7 +178,8 @@ impl<'a> Converter<'a> {
                     Err(_) => Err(invalid(1207, "digit")),
                 }
             }
-            ColumnKind::Decimal { precision, scale } => parse_decimal::<Decimal128Type>(trimmed, precision, scale)
+            ColumnKind::Decimal { precision, scale } => plain_decimal(trimmed.as_bytes(), precision, scale)
+                .map_or_else(|| parse_decimal::<Decimal128Type>(trimmed, precision, scale), Ok)
                 .map(Value::Decimal)
                 .map_err(|e| {
                     if e.to_string().contains("precision") || e.to_string().contains("too large") {
@@ -241,6 +243,35 @@ impl<'a> Converter<'a> {
         texts.push_str(value);
         Ok(Value::Text(start..texts.len()))
     }
+}
+
+/// `[-]digits[.digits]` with at most `scale` fraction digits and no more integer digits than the
+/// precision leaves room for: the form nearly every decimal field has, read without arrow's
+/// general parser. Anything else is `None` and takes the general path, which owns rounding,
+/// exponents and the errors.
+fn plain_decimal(text: &[u8], precision: u8, scale: i8) -> Option<i128> {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, text),
+    };
+    let scale = usize::try_from(scale).ok()?;
+    let (whole, fraction) = match memchr::memchr(b'.', digits) {
+        Some(dot) => (&digits[..dot], &digits[dot + 1..]),
+        None => (digits, &digits[digits.len()..]),
+    };
+    let dotted = whole.len() < digits.len();
+    if whole.is_empty() || whole.len() + scale > usize::from(precision) || fraction.len() > scale || (dotted && fraction.is_empty()) {
+        return None;
+    }
+    let mut value: i128 = 0;
+    for &digit in whole.iter().chain(fraction) {
+        if !digit.is_ascii_digit() {
+            return None;
+        }
+        value = value * 10 + i128::from(digit - b'0');
+    }
+    value *= 10i128.pow((scale - fraction.len()) as u32);
+    Some(if negative { -value } else { value })
 }
 
 /// Appends converted rows to Arrow builders of the target columns.
@@ -361,4 +392,40 @@ fn int(value: &Value) -> Option<i64> {
 
 fn micros(value: &Value) -> Option<i64> {
     if let Value::Micros(v) = value { Some(*v) } else { None }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_decimals_match_the_general_parser() {
+        let cases = [
+            ("0", 15, 2, Some(0)),
+            ("12", 15, 2, Some(1200)),
+            ("12.5", 15, 2, Some(1250)),
+            ("-12.05", 15, 2, Some(-1205)),
+            ("0.07", 15, 2, Some(7)),
+            ("-0.00", 15, 2, Some(0)),
+            ("1234567890123.45", 15, 2, Some(123_456_789_012_345)),
+            ("7", 5, 0, Some(7)),
+            ("-99999", 5, 0, Some(-99_999)),
+        ];
+        for (text, precision, scale, expected) in cases {
+            assert_eq!(plain_decimal(text.as_bytes(), precision, scale), expected, "{text}");
+            assert_eq!(parse_decimal::<Decimal128Type>(text, precision, scale).ok(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn unusual_decimals_take_the_general_path() {
+        // Rounding, exponents, signs, missing digits, too many digits and junk: the general
+        // parser decides these (and names the error).
+        for text in ["1.234", "1e3", "+5", ".5", "5.", "-", "", "1.2.3", "12a", "12345678901234", "1 2", "--1"] {
+            assert_eq!(plain_decimal(text.as_bytes(), 15, 2), None, "{text}");
+        }
+        assert_eq!(plain_decimal(b"100000", 5, 0), None);
+        assert_eq!(plain_decimal(b"0.5", 2, 2), None);
+        assert_eq!(plain_decimal(b"5", 5, -1), None);
+    }
 }

@@ -7,10 +7,46 @@ use std::borrow::Cow;
 use super::convert::{Batcher, Converter, FieldError, Value};
 use super::{BATCH_ROWS, LoadSpec, ParsedChunk, RowError};
 
+/// A text record's fields, however its format holds them, so no format builds a vector of
+/// field slices per record: parsing runs for millions of records per load.
+pub trait Fields {
+    fn count(&self) -> usize;
+    fn field(&self, index: usize) -> &[u8];
+}
+
+impl<T: AsRef<[u8]>> Fields for [T] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn field(&self, index: usize) -> &[u8] {
+        self[index].as_ref()
+    }
+}
+
+/// Fields laid end to end in one buffer, cut at `ends` (csv-core's output).
+pub struct EndsFields<'a> {
+    pub buffer: &'a [u8],
+    pub ends: &'a [usize],
+}
+
+impl Fields for EndsFields<'_> {
+    fn count(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn field(&self, index: usize) -> &[u8] {
+        let start = if index == 0 { 0 } else { self.ends[index - 1] };
+        &self.buffer[start..self.ends[index]]
+    }
+}
+
 pub struct RowSink<'a> {
     spec: &'a LoadSpec,
     converter: Converter<'a>,
     batcher: Batcher,
+    /// The values of the row being converted, reused row after row.
+    values: Vec<Value>,
     /// The text values of the row being converted.
     texts: String,
     chunk: ParsedChunk,
@@ -23,6 +59,7 @@ impl<'a> RowSink<'a> {
             spec,
             converter: Converter::new(spec)?,
             batcher: Batcher::new(spec),
+            values: Vec::with_capacity(spec.columns.len()),
             texts: String::new(),
             chunk: ParsedChunk::default(),
             max_errors,
@@ -35,56 +72,56 @@ impl<'a> RowSink<'a> {
     }
 
     /// A text record: `fields` are raw bytes, converted with NULL AS and the blank rules.
-    pub fn text_row(&mut self, line: u64, raw: &[u8], fields: &[Cow<'_, [u8]>]) {
+    pub fn text_row<F: Fields + ?Sized>(&mut self, line: u64, raw: &[u8], fields: &F) {
         let columns = self.spec.columns.len();
         let reject = |code: i32, reason: &str, column: usize, position: usize, value: &[u8]| (code, reason.to_string(), column, position, String::from_utf8_lossy(value).into_owned());
-        let rejected = if fields.len() > columns {
-            let position: usize = fields[..columns].iter().map(|f| f.len() + 1).sum();
-            Some(reject(1202, "Extra column(s) found", columns - 1, position, &fields[columns]))
-        } else if fields.len() < columns && !self.spec.options.fill_record {
-            let position: usize = fields.iter().map(|f| f.len() + 1).sum();
-            Some(reject(1214, "Delimiter not found", fields.len(), position.saturating_sub(1), b""))
+        let width = |count: usize| -> usize { (0..count).map(|i| fields.field(i).len() + 1).sum() };
+        let rejected = if fields.count() > columns {
+            Some(reject(1202, "Extra column(s) found", columns - 1, width(columns), fields.field(columns)))
+        } else if fields.count() < columns && !self.spec.options.fill_record {
+            Some(reject(1214, "Delimiter not found", fields.count(), width(fields.count()).saturating_sub(1), b""))
         } else {
             None
         };
         if let Some((code, reason, column, position, value)) = rejected {
             return self.reject(line, raw, column, position, value, FieldError { code, reason });
         }
-        let mut values = Vec::with_capacity(columns);
+        self.values.clear();
         self.texts.clear();
         let mut position = 0;
         for column in 0..columns {
-            let Some(bytes) = fields.get(column) else {
-                values.push(Value::Null);
+            if column >= fields.count() {
+                self.values.push(Value::Null);
                 continue;
-            };
+            }
+            let bytes = fields.field(column);
             let text = match self.decode(bytes) {
                 Ok(text) => text,
                 Err(e) => return self.reject(line, raw, column, position, String::from_utf8_lossy(bytes).into_owned(), e),
             };
             match self.converter.convert(column, Some(text.as_ref()), true, &mut self.texts) {
-                Ok(value) => values.push(value),
+                Ok(value) => self.values.push(value),
                 Err(e) => return self.reject(line, raw, column, position, text.into_owned(), e),
             }
             position += bytes.len() + 1;
         }
-        self.push(values);
+        self.push();
     }
 
     /// A record whose fields are already text (`None`: absent or null).
     pub fn value_row(&mut self, line: u64, raw: &str, fields: &[Option<String>]) {
-        let mut values = Vec::with_capacity(fields.len());
+        self.values.clear();
         self.texts.clear();
         for (column, field) in fields.iter().enumerate() {
             match self.converter.convert(column, field.as_deref(), false, &mut self.texts) {
-                Ok(value) => values.push(value),
+                Ok(value) => self.values.push(value),
                 Err(e) => {
                     let value = field.clone().unwrap_or_default();
                     return self.reject(line, raw.as_bytes(), column, 0, value, e);
                 }
             }
         }
-        self.push(values);
+        self.push();
     }
 
     /// A record that is wrong as a whole (bad JSON, a missing delimiter).
@@ -111,8 +148,8 @@ impl<'a> RowSink<'a> {
         }
     }
 
-    fn push(&mut self, values: Vec<Value>) {
-        self.batcher.push(&values, &self.texts);
+    fn push(&mut self) {
+        self.batcher.push(&self.values, &self.texts);
         self.chunk.rows += 1;
         if self.batcher.len() >= BATCH_ROWS {
             self.chunk.batches.push(self.batcher.finish());

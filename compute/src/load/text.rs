@@ -7,7 +7,7 @@ use std::borrow::Cow;
 
 use csv_core::{ReadRecordResult, ReaderBuilder};
 
-use super::sink::RowSink;
+use super::sink::{EndsFields, RowSink};
 use super::{Format, LoadSpec, Options, ParsedChunk};
 
 pub fn parse(spec: &LoadSpec, first: bool, data: &[u8], max_errors: u64) -> Result<ParsedChunk, String> {
@@ -66,7 +66,7 @@ fn delimited(sink: &mut RowSink<'_>, options: &Options, data: &[u8], mut line: u
         if is_blank(raw) {
             blank(sink, options, line + 1, raw);
         } else {
-            sink.text_row(line + 1, raw, &fields);
+            sink.text_row(line + 1, raw, fields.as_slice());
         }
         line += newlines;
     }
@@ -148,7 +148,10 @@ fn csv(sink: &mut RowSink<'_>, options: &Options, quote: u8, data: &[u8], mut li
             ReadRecordResult::Record => {
                 let raw = &data[start..pos];
                 emit_csv(sink, options, raw, &output, &ends[..ends_len], line);
-                line += memchr::memchr_iter(b'\n', raw).count().max(1) as u64;
+                // Without quotes or skipped blank lines, a record is its fields, their
+                // delimiters and one terminator, and spans one line: only longer ones are counted.
+                let unquoted = out_len + ends_len - 1;
+                line += if raw.len() <= unquoted + 1 { 1 } else { memchr::memchr_iter(b'\n', raw).count().max(1) as u64 };
                 start = pos;
                 out_len = 0;
                 ends_len = 0;
@@ -164,16 +167,7 @@ fn emit_csv(sink: &mut RowSink<'_>, options: &Options, raw: &[u8], output: &[u8]
     if ends.len() == 1 && ends[0] == 0 && is_blank(raw) {
         return blank(sink, options, line + 1, raw);
     }
-    let mut from = 0;
-    let fields: Vec<Cow<'_, [u8]>> = ends
-        .iter()
-        .map(|&end| {
-            let field = Cow::Borrowed(&output[from..end]);
-            from = end;
-            field
-        })
-        .collect();
-    sink.text_row(line + 1, raw, &fields);
+    sink.text_row(line + 1, raw, &EndsFields { buffer: output, ends });
 }
 
 fn fixed_width(sink: &mut RowSink<'_>, options: &Options, widths: &[usize], data: &[u8], mut line: u64) {
@@ -207,6 +201,48 @@ fn fixed_width(sink: &mut RowSink<'_>, options: &Options, widths: &[usize], data
             fields.push(Cow::Borrowed(&record[at..end]));
             at = end;
         }
-        sink.text_row(line, raw, &fields);
+        sink.text_row(line, raw, fields.as_slice());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::{ColumnKind, TargetColumn};
+
+    fn csv_spec() -> LoadSpec {
+        let column = |name: &str, kind| TargetColumn {
+            name: name.into(),
+            kind,
+            not_null: false,
+        };
+        LoadSpec {
+            columns: vec![column("n", ColumnKind::Integer), column("s", ColumnKind::Varchar(10))],
+            format: Format::Csv { quote: b'"' },
+            options: Options {
+                delimiter: b',',
+                ..Options::default()
+            },
+        }
+    }
+
+    /// (line, position, code) of each rejected record.
+    fn rejections(data: &str) -> Vec<(u64, u32, i32)> {
+        let parsed = parse(&csv_spec(), true, data.as_bytes(), 100).unwrap();
+        parsed.errors.iter().map(|e| (e.line, e.position, e.err_code)).collect()
+    }
+
+    #[test]
+    fn csv_lines_count_quoted_newlines_and_crlf() {
+        // Plain records are one line each; a quoted newline and CRLF endings are counted.
+        let data = "1,a\nx,b\n2,\"c\nd\"\ny,e\r\nz,\"f\"\r\n3,g,h\r\n4";
+        assert_eq!(rejections(data), vec![(2, 0, 1207), (5, 0, 1207), (6, 0, 1207), (7, 4, 1202), (8, 1, 1214)]);
+        let parsed = parse(&csv_spec(), true, data.as_bytes(), 100).unwrap();
+        assert_eq!((parsed.rows, parsed.lines), (2, 7));
+    }
+
+    #[test]
+    fn csv_fields_keep_their_positions() {
+        assert_eq!(rejections("1,abcdefghijkl\n\"22\",\"x\"\"y\",z\n5\n"), vec![(1, 2, 1204), (2, 7, 1202), (3, 1, 1214)]);
     }
 }
