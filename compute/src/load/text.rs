@@ -140,18 +140,23 @@ fn csv(sink: &mut RowSink<'_>, options: &Options, quote: u8, data: &[u8], mut li
                 if result != ReadRecordResult::Record {
                     break;
                 }
-                emit_csv(sink, options, &data[start..pos], &output, &ends[..ends_len], line);
+                emit_csv(sink, options, data, start, pos, &output, &ends[..ends_len], line);
                 break;
             }
             ReadRecordResult::OutputFull => output.resize(output.len() * 2, 0),
             ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
             ReadRecordResult::Record => {
                 let raw = &data[start..pos];
-                emit_csv(sink, options, raw, &output, &ends[..ends_len], line);
+                emit_csv(sink, options, data, start, pos, &output, &ends[..ends_len], line);
                 // Without quotes or skipped blank lines, a record is its fields, their
-                // delimiters and one terminator, and spans one line: only longer ones are counted.
+                // delimiters and one terminator, which holds a newline unless it is the `\r` of a
+                // CRLF (whose `\n` starts the next record): only longer records are scanned.
                 let unquoted = out_len + ends_len - 1;
-                line += if raw.len() <= unquoted + 1 { 1 } else { memchr::memchr_iter(b'\n', raw).count().max(1) as u64 };
+                line += if raw.len() <= unquoted + 1 {
+                    u64::from(raw.last() == Some(&b'\n'))
+                } else {
+                    memchr::memchr_iter(b'\n', raw).count() as u64
+                };
                 start = pos;
                 out_len = 0;
                 ends_len = 0;
@@ -161,9 +166,15 @@ fn csv(sink: &mut RowSink<'_>, options: &Options, quote: u8, data: &[u8], mut li
     }
 }
 
-fn emit_csv(sink: &mut RowSink<'_>, options: &Options, raw: &[u8], output: &[u8], ends: &[usize], line: u64) {
-    // csv-core passes over blank lines without a record; a record of one empty field on a
-    // line of its own is a blank line too.
+/// The record csv-core read from `data[start..end]`, which may begin with the blank lines it
+/// passed over on the way (and the `\n` of the CRLF that ended the record before): they belong to
+/// no record, so the record's line number and text come after them. `line` counts the newlines
+/// before `start`.
+fn emit_csv(sink: &mut RowSink<'_>, options: &Options, data: &[u8], start: usize, end: usize, output: &[u8], ends: &[usize], line: u64) {
+    let blanks = data[start..end].iter().take_while(|b| matches!(b, b'\r' | b'\n')).count();
+    let skipped = memchr::memchr_iter(b'\n', &data[start..start + blanks]).count();
+    let (raw, line) = (&data[start + blanks..end], line + skipped as u64);
+    // A record of one empty field on a line of its own is a blank line too.
     if ends.len() == 1 && ends[0] == 0 && is_blank(raw) {
         return blank(sink, options, line + 1, raw);
     }
@@ -239,6 +250,14 @@ mod tests {
         assert_eq!(rejections(data), vec![(2, 0, 1207), (5, 0, 1207), (6, 0, 1207), (7, 4, 1202), (8, 1, 1214)]);
         let parsed = parse(&csv_spec(), true, data.as_bytes(), 100).unwrap();
         assert_eq!((parsed.rows, parsed.lines), (2, 7));
+    }
+
+    #[test]
+    fn csv_records_after_blank_lines_keep_their_own_line() {
+        let data = "1,a\n\n\nx,b\r\n\r\ny,c\n";
+        assert_eq!(rejections(data), vec![(4, 0, 1207), (6, 0, 1207)]);
+        let parsed = parse(&csv_spec(), true, data.as_bytes(), 100).unwrap();
+        assert_eq!(parsed.errors[0].raw_line, "x,b");
     }
 
     #[test]
