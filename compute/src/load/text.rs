@@ -149,14 +149,17 @@ fn csv(sink: &mut RowSink<'_>, options: &Options, quote: u8, data: &[u8], mut li
                 let raw = &data[start..pos];
                 emit_csv(sink, options, data, start, pos, &output, &ends[..ends_len], line);
                 // Without quotes or skipped blank lines, a record is its fields, their
-                // delimiters and one terminator, which holds a newline unless it is the `\r` of a
-                // CRLF (whose `\n` starts the next record): only longer records are scanned.
+                // delimiters and one terminator: only longer records are scanned for newlines.
+                // A `\r` terminator ends a line of its own only in a CR-only file; a CRLF's `\n`
+                // comes with the next record's bytes.
                 let unquoted = out_len + ends_len - 1;
-                line += if raw.len() <= unquoted + 1 {
-                    u64::from(raw.last() == Some(&b'\n'))
+                let newlines = if raw.len() <= unquoted + 1 {
+                    usize::from(raw.last() == Some(&b'\n'))
                 } else {
-                    memchr::memchr_iter(b'\n', raw).count() as u64
+                    memchr::memchr_iter(b'\n', raw).count()
                 };
+                let bare_cr = raw.last() == Some(&b'\r') && data.get(pos) != Some(&b'\n');
+                line += (newlines + usize::from(bare_cr)) as u64;
                 start = pos;
                 out_len = 0;
                 ends_len = 0;
@@ -258,6 +261,8 @@ mod tests {
         assert_eq!(rejections(data), vec![(4, 0, 1207), (6, 0, 1207)]);
         let parsed = parse(&csv_spec(), true, data.as_bytes(), 100).unwrap();
         assert_eq!(parsed.errors[0].raw_line, "x,b");
+        // Classic Mac files end lines with a bare CR.
+        assert_eq!(rejections("1,a\rx,b\r2,c\ry,d"), vec![(2, 0, 1207), (4, 0, 1207)]);
     }
 
     #[test]
