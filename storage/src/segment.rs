@@ -184,6 +184,40 @@ mod tests {
     use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
 
+    /// A unique column's dictionary stops at the cap, well inside the row group, while a column
+    /// of few values keeps one.
+    #[test]
+    fn dictionaries_stop_at_their_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("c1", DataType::Int64, true),
+            Field::new("c2", DataType::Int64, true),
+        ]));
+        let rows = ROW_GROUP_ROWS as i64;
+        // Distinct values that do not compress, so the dictionary page's size is its values'.
+        let unique = (0..rows).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15_u64 as i64));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from_iter_values(unique)),
+                Arc::new(Int64Array::from_iter_values((0..rows).map(|i| i % 50))),
+            ],
+        )
+        .unwrap();
+        let path = dir.path().join("s1.parquet");
+        write_segment(&path, &batch, &[1, 2], &HashMap::new()).unwrap();
+        let reader = parquet::file::reader::SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        let row_group = parquet::file::reader::FileReader::metadata(&reader).row_group(0).clone();
+        let dictionary_bytes = |column: usize| {
+            let chunk = row_group.column(column);
+            chunk.dictionary_page_offset().map(|start| chunk.data_page_offset() - start)
+        };
+        // Without the cap, the unique column's dictionary would hold all its 1 MB of values.
+        let unique_dictionary = dictionary_bytes(0).expect("a dictionary until the cap");
+        assert!(unique_dictionary <= DICTIONARY_BYTES as i64 + 4096, "{unique_dictionary}");
+        assert!(dictionary_bytes(1).is_some());
+    }
+
     #[test]
     fn sorted_segment_round_trips_with_deletes() {
         let dir = tempfile::tempdir().unwrap();
