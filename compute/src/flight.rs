@@ -2,7 +2,6 @@
 //! scans running on another process (`DoGet`), and COPY's reading and parsing of load files
 //! (the `load` action, [`crate::load::task`]).
 
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -16,7 +15,7 @@ use arrow_flight::{
     HandshakeRequest, HandshakeResponse, PollInfo, PutResult, SchemaResult, Ticket,
 };
 use blueshift_proto::{SliceScanNode, WriteDescriptor, WriteResult};
-use blueshift_storage::node::{SEGMENT_ROWS, WriteSpec, WriteSummary};
+use blueshift_storage::node::WriteSummary;
 use blueshift_storage::NodeStore;
 use datafusion::execution::TaskContext;
 use datafusion::physical_plan::ExecutionPlan;
@@ -29,6 +28,7 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::codec::BlueshiftCodec;
 use crate::restore::Restorer;
 use crate::load::task::{self, LOAD_ACTION, LoadTask};
+use crate::writer::SegmentBuffer;
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
@@ -54,72 +54,19 @@ fn status(e: impl std::fmt::Display) -> Status {
     Status::internal(e.to_string())
 }
 
-/// Appends a write's batches to storage in chunks of at most one segment, so a large load never
-/// holds more than a segment's worth of rows in memory.
-struct SegmentBuffer {
-    store: Arc<NodeStore>,
-    descriptor: WriteDescriptor,
-    column_ids: Option<Vec<u32>>,
-    batches: Vec<RecordBatch>,
-    rows: usize,
-    summary: WriteSummary,
-}
-
-impl SegmentBuffer {
-    async fn push(&mut self, batch: RecordBatch) -> Result<(), Status> {
-        if self.column_ids.is_none() {
-            let ids = batch
-                .schema()
-                .fields()
-                .iter()
-                .map(|f| {
-                    f.name()
-                        .strip_prefix('c')
-                        .and_then(|id| id.parse().ok())
-                        .ok_or_else(|| Status::invalid_argument(format!("bad column field {}", f.name())))
-                })
-                .collect::<Result<Vec<u32>, Status>>()?;
-            self.column_ids = Some(ids);
-        }
-        self.rows += batch.num_rows();
-        self.batches.push(batch);
-        if self.rows >= SEGMENT_ROWS {
-            self.flush().await?;
-        }
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<(), Status> {
-        if self.batches.is_empty() {
-            return Ok(());
-        }
-        let batches = std::mem::take(&mut self.batches);
-        self.rows = 0;
-        let store = Arc::clone(&self.store);
-        let descriptor = self.descriptor.clone();
-        let column_ids = self.column_ids.clone().unwrap_or_default();
-        let written = tokio::task::spawn_blocking(move || {
-            let encodings: HashMap<u32, String> = descriptor.encodings.clone().into_iter().collect();
-            store.write(
-                &WriteSpec {
-                    xid: descriptor.xid,
-                    table_id: descriptor.table_id,
-                    slice: descriptor.slice,
-                    column_ids: &column_ids,
-                    sort_column_ids: &descriptor.sort_column_ids,
-                    encodings: &encodings,
-                },
-                &batches,
-            )
+/// The column id of each field of a write's batches (fields are named `c<id>`).
+fn column_ids(batch: &RecordBatch) -> Result<Vec<u32>, Status> {
+    batch
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| {
+            f.name()
+                .strip_prefix('c')
+                .and_then(|id| id.parse().ok())
+                .ok_or_else(|| Status::invalid_argument(format!("bad column field {}", f.name())))
         })
-        .await
-        .map_err(status)?
-        .map_err(status)?;
-        self.summary.rows += written.rows;
-        self.summary.segments += written.segments;
-        self.summary.bytes += written.bytes;
-        Ok(())
-    }
+        .collect()
 }
 
 #[tonic::async_trait]
@@ -168,25 +115,30 @@ impl FlightService for ComputeFlightService {
             .ok_or_else(|| Status::invalid_argument("write stream without a descriptor"))?;
         let descriptor = WriteDescriptor::decode(descriptor.cmd.clone())
             .map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let mut buffer = SegmentBuffer {
-            store: Arc::clone(&self.store),
-            descriptor,
-            column_ids: None,
-            batches: Vec::new(),
-            rows: 0,
-            summary: WriteSummary::default(),
-        };
         let mut batches = FlightRecordBatchStream::new_from_flight_data(
             input.map_err(|e| FlightError::Tonic(Box::new(e))),
         );
+        let mut buffer: Option<SegmentBuffer> = None;
         while let Some(batch) = batches.next().await {
-            buffer.push(batch.map_err(status)?).await?;
+            let batch = batch.map_err(status)?;
+            let buffer = match &mut buffer {
+                Some(buffer) => buffer,
+                None => buffer.insert(SegmentBuffer::new(
+                    Arc::clone(&self.store),
+                    descriptor.clone(),
+                    column_ids(&batch)?,
+                )),
+            };
+            buffer.push(batch).await.map_err(status)?;
         }
-        buffer.flush().await?;
+        let summary = match buffer {
+            Some(buffer) => buffer.finish().await.map_err(status)?,
+            None => WriteSummary::default(),
+        };
         let result = WriteResult {
-            rows: buffer.summary.rows,
-            segments: buffer.summary.segments,
-            bytes: buffer.summary.bytes,
+            rows: summary.rows,
+            segments: summary.segments,
+            bytes: summary.bytes,
         };
         let put = PutResult {
             app_metadata: result.encode_to_vec().into(),
@@ -238,7 +190,7 @@ impl FlightService for ComputeFlightService {
             return Err(Status::unimplemented(format!("action {}", action.r#type)));
         }
         let task: LoadTask = serde_json::from_slice(&action.body).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let replies = task::serve(task).map(|reply| {
+        let replies = task::serve(task, Arc::clone(&self.store)).map(|reply| {
             Ok(arrow_flight::Result {
                 body: reply.encode_to_vec().into(),
             })

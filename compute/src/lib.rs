@@ -20,6 +20,7 @@ pub mod shuffle;
 pub mod snapshot;
 pub mod to_char;
 pub mod unload;
+pub mod writer;
 
 pub use codec::BlueshiftCodec;
 pub use scan::{ScanColumn, estimated_width, SliceDispatch, SliceScanExec, SliceScanSpec};

@@ -21,6 +21,7 @@ use tokio::sync::watch;
 
 use super::{Compression, Format, LoadSpec, ParsedChunk, parquet, parse_chunk};
 use crate::s3::{self, S3Config, S3Error, S3Url};
+use crate::writer::WriteError;
 
 /// How far past a range's end its last record is looked for, at first.
 const TAIL: u64 = 1 << 20;
@@ -63,6 +64,9 @@ pub enum ChunkError {
     /// leader reports with the node's name.
     #[error("{0}")]
     Node(String),
+    /// The node could not write the chunk's rows: the leader names the node of the failed slice.
+    #[error(transparent)]
+    Write(#[from] WriteError),
 }
 
 /// The quote characters counted in each byte range of a load's CSV files, shared by the ranges'

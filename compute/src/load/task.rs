@@ -1,32 +1,42 @@
 //! Loading on the compute nodes: the leader hands a node a [`LoadTask`] (chunks of files, their
 //! format, where S3 is and with which credentials) as the Flight action [`LOAD_ACTION`]; the node
-//! fetches and parses the chunks itself, several at a time, and streams back each chunk's parsed
-//! rows and then its rejected rows, in task order. So the bytes of a load travel from S3 to the
-//! nodes only, and parsing, the CPU-heavy half of COPY, runs on every node at once; the leader
-//! routes the parsed rows to their slices.
+//! fetches and parses the chunks itself, several at a time, and streams back each chunk's
+//! rejected rows, in task order. So the bytes of a load travel from S3 to the nodes only, and
+//! parsing, the CPU-heavy half of COPY, runs on every node at once.
+//!
+//! The node writes the parsed rows itself ([`LoadOutput::Write`]): each row goes straight to its
+//! slice, on this node without the network, so a row crosses the network at most once and the
+//! leader never handles rows at all. Only a table with an IDENTITY column has its rows sent back
+//! to the leader ([`LoadOutput::Reply`]), which allocates the identity values.
 //!
 //! The byte ranges of one CSV file must share their quote counts ([`QuoteCounts`]), so the leader
 //! puts all of them in one task.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{Array, ArrayRef, RecordBatch, UInt32Array, new_null_array};
 use arrow::buffer::Buffer;
+use arrow::compute::take;
+use arrow::error::ArrowError;
 use arrow::ipc::reader::StreamDecoder;
 use arrow::ipc::writer::StreamWriter;
 use arrow_flight::{Action, FlightClient};
-use blueshift_proto::LoadReply;
 use blueshift_proto::load_reply::Reply;
+use blueshift_proto::{LoadReply, LoadWritten};
+use blueshift_storage::NodeStore;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use prost::Message;
 use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
 
 use super::reader::{Chunk, ChunkError, QuoteCounts, read_chunk};
-use super::{LoadSpec, RowError};
+use super::{LoadSpec, ParsedChunk, RowError};
 use crate::channels;
 use crate::s3::{S3Config, S3Credentials, Stores};
+use crate::writer::{SliceWriter, WriteError, WriteTarget};
 
 /// The Flight action type of a load task.
 pub const LOAD_ACTION: &str = "load";
@@ -42,69 +52,221 @@ pub struct LoadTask {
     pub max_errors: u64,
     /// Chunks parsed at once.
     pub parallelism: usize,
+    pub output: LoadOutput,
+}
+
+/// What the node does with the rows it parses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum LoadOutput {
+    /// Sends them to the leader, which writes them: only the leader allocates IDENTITY values.
+    Reply,
+    /// Checks and drops them (NOLOAD).
+    Discard,
+    /// Writes them into the table itself, each row straight to its slice.
+    Write { target: WriteTarget, fill: ColumnFill },
+}
+
+/// How parsed rows become rows of the table: each table column is filled by a parsed column, or
+/// else by its DEFAULT (or NULL).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ColumnFill {
+    /// For each table column, the parsed column holding it.
+    pub positions: Vec<Option<usize>>,
+    /// One row of the table's columns holding each column's DEFAULT, as an Arrow IPC stream.
+    defaults: Vec<u8>,
+}
+
+impl ColumnFill {
+    pub fn new(positions: Vec<Option<usize>>, defaults: &RecordBatch) -> ColumnFill {
+        ColumnFill {
+            positions,
+            defaults: encode(defaults),
+        }
+    }
+
+    /// The one row of defaults.
+    pub fn defaults(&self) -> Result<RecordBatch, ArrowError> {
+        let mut buffer = Buffer::from(self.defaults.clone());
+        StreamDecoder::new()
+            .decode(&mut buffer)?
+            .ok_or_else(|| ArrowError::IpcError("no row of defaults".into()))
+    }
+}
+
+/// `batch`, of the parsed columns, as a batch of the table's columns (those of `defaults`): each
+/// column a parsed column or its default repeated.
+pub fn widen(batch: &RecordBatch, positions: &[Option<usize>], defaults: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+    let rows = batch.num_rows();
+    let columns = positions
+        .iter()
+        .zip(defaults.columns())
+        .map(|(position, default)| match position {
+            Some(i) => Ok(Arc::clone(batch.column(*i))),
+            None if default.is_null(0) => Ok(new_null_array(default.data_type(), rows)),
+            None => take(default, &UInt32Array::from(vec![0; rows]), None),
+        })
+        .collect::<Result<Vec<ArrayRef>, _>>()?;
+    RecordBatch::try_new(defaults.schema(), columns)
 }
 
 /// What a node sends back while it works on a task.
 #[derive(Debug)]
 pub enum LoadEvent {
     Rows(RecordBatch),
-    /// Chunk `chunk` of the task is done; its rows were sent before this.
+    /// Chunk `chunk` of the task is done; its rows were sent (or written) before this.
     ChunkDone {
         chunk: usize,
         rows: u64,
         lines: u64,
         rejected: Vec<RowError>,
     },
+    /// The node wrote the task's rows and they are stored: rows per slice, and segment bytes.
+    Written { slice_rows: HashMap<u32, u64>, bytes: u64 },
 }
 
-/// The node's side: the replies to `task`, ending early at the first chunk that cannot be read.
-pub fn serve(task: LoadTask) -> BoxStream<'static, LoadReply> {
-    let LoadTask {
-        spec,
-        chunks,
-        s3,
-        credentials,
-        max_errors,
-        parallelism,
-    } = task;
-    let spec = Arc::new(spec);
-    let stores = Arc::new(Stores::new(s3, credentials));
-    let quotes = Arc::new(QuoteCounts::default());
-    let parsed = futures::stream::iter(chunks.into_iter().enumerate())
-        .map(move |(index, chunk)| {
+type ParsedResult = Result<(usize, ParsedChunk), ChunkError>;
+
+/// The node's side: the replies to `task`, ending early at the first chunk that cannot be read
+/// or rows that cannot be written. `store` is the node's own, where it writes its own slices.
+pub fn serve(task: LoadTask, store: Arc<NodeStore>) -> BoxStream<'static, LoadReply> {
+    let parallelism = task.parallelism.max(1);
+    let parsed = parse_in_background(task.spec, task.chunks, Stores::new(task.s3, task.credentials), task.max_errors, parallelism);
+    let mut serving = Serving {
+        parsed,
+        output: Output::Reply,
+        pending: VecDeque::new(),
+        finished: false,
+    };
+    serving.output = match task.output {
+        LoadOutput::Reply => Output::Reply,
+        LoadOutput::Discard => Output::Discard,
+        LoadOutput::Write { target, fill } => match fill.defaults() {
+            Ok(defaults) => Output::Write {
+                writer: SliceWriter::new(target, Some(store)),
+                positions: fill.positions,
+                defaults,
+            },
+            Err(e) => {
+                serving.fail(ChunkError::Node(format!("malformed load task: {e}")));
+                Output::Discard
+            }
+        },
+    };
+    futures::stream::unfold(serving, |mut serving| async move {
+        loop {
+            if let Some(reply) = serving.pending.pop_front() {
+                return Some((LoadReply { reply: Some(reply) }, serving));
+            }
+            if serving.finished {
+                return None;
+            }
+            serving.step().await;
+        }
+    })
+    .boxed()
+}
+
+/// Reads and parses `chunks`, `parallelism` at a time, each on its own task; their results in
+/// chunk order, ending after the first chunk that cannot be read.
+fn parse_in_background(spec: LoadSpec, chunks: Vec<Chunk>, stores: Stores, max_errors: u64, parallelism: usize) -> mpsc::Receiver<ParsedResult> {
+    let (sender, receiver) = mpsc::channel(1);
+    let (spec, stores, quotes) = (Arc::new(spec), Arc::new(stores), Arc::new(QuoteCounts::default()));
+    tokio::spawn(async move {
+        let reads = futures::stream::iter(chunks.into_iter().enumerate()).map(move |(index, chunk)| {
             let (spec, stores, quotes) = (Arc::clone(&spec), Arc::clone(&stores), Arc::clone(&quotes));
-            async move {
+            tokio::spawn(async move {
                 let store = stores.get(&chunk.url.bucket)?;
                 let parsed = read_chunk(&store, &stores.config, &spec, &chunk, max_errors, &quotes).await?;
                 Ok::<_, ChunkError>((index, parsed))
+            })
+        });
+        let mut reads = reads.buffered(parallelism);
+        while let Some(joined) = reads.next().await {
+            let result = joined.unwrap_or_else(|e| Err(ChunkError::Node(format!("parsing failed: {e}"))));
+            let failed = result.is_err();
+            if sender.send(result).await.is_err() || failed {
+                break;
             }
-        })
-        .buffered(parallelism.max(1));
-    // Nothing after the first chunk that cannot be read: the load fails with it.
-    let until_failure = parsed.scan(false, |failed, result| {
-        let next = (!*failed).then_some(result);
-        *failed = next.as_ref().is_some_and(Result::is_err);
-        std::future::ready(next)
+        }
     });
-    until_failure
-        .flat_map(|result| {
-            let replies = match result {
-                Ok((index, parsed)) => {
-                    let pieces = parsed.batches.iter().flat_map(pieces);
-                    let mut replies: Vec<Reply> = pieces.map(|piece| Reply::Batch(encode(&piece).into())).collect();
-                    replies.push(Reply::Done(blueshift_proto::LoadChunkDone {
-                        chunk: index as u32,
-                        rows: parsed.rows,
-                        lines: parsed.lines,
-                        rejected_json: serde_json::to_string(&parsed.errors).expect("row errors serialize"),
-                    }));
-                    replies
+    receiver
+}
+
+enum Output {
+    Reply,
+    Discard,
+    Write {
+        writer: SliceWriter,
+        positions: Vec<Option<usize>>,
+        defaults: RecordBatch,
+    },
+}
+
+/// A task being served: parsed chunks come in, replies go out.
+struct Serving {
+    parsed: mpsc::Receiver<ParsedResult>,
+    output: Output,
+    pending: VecDeque<Reply>,
+    finished: bool,
+}
+
+impl Serving {
+    async fn step(&mut self) {
+        let (index, parsed) = match self.parsed.recv().await {
+            Some(Ok(parsed)) => parsed,
+            Some(Err(e)) => return self.fail(e),
+            None => return self.finish().await,
+        };
+        match &mut self.output {
+            Output::Reply => {
+                let pieces = parsed.batches.iter().flat_map(pieces);
+                self.pending.extend(pieces.map(|piece| Reply::Batch(encode(&piece).into())));
+            }
+            Output::Discard => {}
+            Output::Write {
+                writer,
+                positions,
+                defaults,
+            } => {
+                for batch in &parsed.batches {
+                    let written = match widen(batch, positions, defaults) {
+                        Ok(batch) => writer.write(batch).await,
+                        Err(e) => Err(WriteError { slice: None, message: e.to_string() }),
+                    };
+                    if let Err(e) = written {
+                        return self.fail(e.into());
+                    }
                 }
-                Err(e) => vec![Reply::Failed(serde_json::to_string(&e).expect("errors serialize"))],
-            };
-            futures::stream::iter(replies.into_iter().map(|reply| LoadReply { reply: Some(reply) }))
-        })
-        .boxed()
+            }
+        }
+        self.pending.push_back(Reply::Done(blueshift_proto::LoadChunkDone {
+            chunk: index as u32,
+            rows: parsed.rows,
+            lines: parsed.lines,
+            rejected_json: serde_json::to_string(&parsed.errors).expect("row errors serialize"),
+        }));
+    }
+
+    /// Every chunk is done: a writing task waits until its rows are stored.
+    async fn finish(&mut self) {
+        self.finished = true;
+        if let Output::Write { writer, .. } = std::mem::replace(&mut self.output, Output::Discard) {
+            match writer.finish().await {
+                Ok(written) => self.pending.push_back(Reply::Written(LoadWritten {
+                    slice_rows: written.iter().map(|(slice, summary)| (*slice, summary.rows)).collect(),
+                    bytes: written.values().map(|summary| summary.bytes).sum(),
+                })),
+                Err(e) => self.fail(e.into()),
+            }
+        }
+    }
+
+    /// Ends the task with `e`; dropping a writer cuts its streams, so nothing more is stored.
+    fn fail(&mut self, e: ChunkError) {
+        self.output = Output::Discard;
+        self.finished = true;
+        self.pending.push_back(Reply::Failed(serde_json::to_string(&e).expect("errors serialize")));
+    }
 }
 
 /// Bytes of parsed rows per reply, well under gRPC's default 4 MB message limit.
@@ -153,6 +315,10 @@ fn decode(body: Bytes) -> Result<LoadEvent, ChunkError> {
             rows: done.rows,
             lines: done.lines,
             rejected: serde_json::from_str(&done.rejected_json).map_err(|e| malformed(&e))?,
+        }),
+        Some(Reply::Written(written)) => Ok(LoadEvent::Written {
+            slice_rows: written.slice_rows,
+            bytes: written.bytes,
         }),
         Some(Reply::Failed(json)) => Err(serde_json::from_str(&json).map_err(|e| malformed(&e))?),
         None => Err(malformed(&"an empty reply")),

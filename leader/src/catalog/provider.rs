@@ -380,6 +380,31 @@ pub fn default_values(column: &super::ColumnDef, rows: usize) -> Result<ArrayRef
     Ok(physical.evaluate(&batch)?.into_array(rows)?)
 }
 
+/// One row holding each column's DEFAULT, fitted to its type (NULL for a column without one, and
+/// for IDENTITY columns, which the writer fills). `positions` says which columns a load fills
+/// itself: a column it leaves out must not default to NULL if it is NOT NULL.
+pub fn default_row(def: &TableDef, positions: &[Option<usize>]) -> Result<RecordBatch, Error> {
+    let columns = def
+        .columns
+        .iter()
+        .zip(positions)
+        .map(|(column, position)| {
+            if column.default.is_none() || column.identity.is_some() {
+                return Ok(arrow::array::new_null_array(&column.sql_type.arrow_type(), 1));
+            }
+            let value = default_values(column, 1)?;
+            if position.is_none() && column.not_null && value.is_null(0) {
+                return Err(not_null_violation(&column.name));
+            }
+            if column.sql_type.is_character() {
+                return fit_length(&value, &column.sql_type);
+            }
+            Ok(value)
+        })
+        .collect::<Result<Vec<ArrayRef>, Error>>()?;
+    Ok(RecordBatch::try_new(arrow_schema(def), columns)?)
+}
+
 /// A SQL literal for a constant, as stored in the catalog.
 pub fn scalar_literal(value: &ScalarValue) -> String {
     if value.is_null() {
@@ -749,16 +774,20 @@ async fn prepare(
             continue;
         }
         if column.not_null && array.null_count() > 0 {
-            return Err(Error::new(
-                SqlState::NotNullViolation,
-                format!("null value in column \"{}\" violates not-null constraint", column.name),
-            ));
+            return Err(not_null_violation(&column.name));
         }
         if column.sql_type.is_character() {
             columns[i] = fit_length(array, &column.sql_type)?;
         }
     }
     Ok(RecordBatch::try_new(Arc::clone(schema), columns)?)
+}
+
+fn not_null_violation(column: &str) -> Error {
+    Error::new(
+        SqlState::NotNullViolation,
+        format!("null value in column \"{column}\" violates not-null constraint"),
+    )
 }
 
 async fn fill_identity(

@@ -1,28 +1,30 @@
-//! Running a load: workers (one per slice) take tasks from a shared queue and hand each to their
-//! slice's compute node, which reads the task's chunks from S3 and parses them
-//! ([`blueshift_compute::load::task`]); each worker streams the parsed rows through its own table
-//! writer, which routes each row to its slice by the table's distribution, and the nodes sort and
-//! store them under the COPY's transaction. Rejected rows are collected per chunk; once more than
-//! MAXERROR are rejected the workers stop taking tasks.
+//! Running a load: the chunks are shared out among the compute nodes, about the same bytes to
+//! each, and every node reads its share from S3, parses it and writes the rows into the table's
+//! slices itself ([`blueshift_compute::load::task`]), under the COPY's transaction. Only the
+//! rows of a table with an IDENTITY column come back to the leader, which allocates the identity
+//! values and writes them. Rejected rows are collected per chunk; once more than MAXERROR are
+//! rejected the load stops.
 
-use std::collections::VecDeque;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use arrow::array::{ArrayRef, RecordBatch, new_null_array};
+use arrow::array::RecordBatch;
 use blueshift_compute::load::reader::{Chunk, ChunkError};
-use blueshift_compute::load::task::{self, LoadEvent, LoadTask};
+use blueshift_compute::load::task::{self, ColumnFill, LoadEvent, LoadOutput, LoadTask, widen};
 use blueshift_compute::load::{Format, LoadSpec, RowError, parse_chunk};
 use blueshift_compute::s3::{S3Config, S3Credentials};
+use blueshift_compute::writer::Routing;
 use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::system::stv_load_state::LoadProgress;
 use crate::catalog::TableDef;
+use crate::catalog::provider::{Services, WriteLog, default_row, write_batches};
 use crate::cluster::ComputeNode;
-use crate::catalog::provider::{Services, WriteLog, arrow_schema, default_values, write_batches};
+use crate::cluster::writer::{write_error, write_target};
 use crate::error::{Error, Result, SqlState};
+use crate::system::stv_load_state::LoadProgress;
 
 /// What a load needs besides its chunks.
 pub struct LoadJob<'a> {
@@ -56,60 +58,106 @@ pub struct LoadOutcome {
 }
 
 struct Shared {
-    /// Tasks, as indexes into the load's chunks.
-    queue: Mutex<VecDeque<Vec<usize>>>,
     parsed: Mutex<Vec<(usize, u64, Vec<RowError>)>>,
     rejected: AtomicU64,
     rows: AtomicU64,
+    /// Bytes of segment files the nodes stored (for loads the nodes write).
+    bytes: AtomicU64,
     stop: AtomicBool,
 }
 
 pub async fn run(job: &LoadJob<'_>, chunks: Vec<Chunk>, writes: &WriteLog) -> Result<LoadOutcome> {
-    let tasks = tasks(&chunks, &job.spec.format);
-    let slices = worker_slices(job);
+    let cluster = &job.services.cluster;
+    let defaults = default_row(&job.table, &job.positions)?;
+    let output = if job.no_load {
+        LoadOutput::Discard
+    } else if job.table.columns.iter().any(|c| c.identity.is_some()) {
+        LoadOutput::Reply
+    } else {
+        // Any node may write any slice; recorded first, so that an abort reaches them all.
+        writes.nodes.lock().unwrap().extend(cluster.nodes.iter().map(|n| n.index));
+        LoadOutput::Write {
+            target: write_target(cluster, &job.table, job.xid),
+            fill: ColumnFill::new(job.positions.clone(), &defaults),
+        }
+    };
     let shared = Arc::new(Shared {
-        queue: Mutex::new(tasks),
         parsed: Mutex::default(),
         rejected: AtomicU64::new(0),
         rows: AtomicU64::new(0),
+        bytes: AtomicU64::new(0),
         stop: AtomicBool::new(false),
     });
-    let workers = slices
+    let shares = shares(&chunks, &job.spec.format, cluster.nodes.len());
+    let workers = cluster
+        .nodes
         .iter()
-        .take(shared.queue.lock().unwrap().len())
-        .map(|slice| worker(job, Arc::clone(&shared), &chunks, *slice, writes));
+        .zip(shares)
+        .filter(|(_, share)| !share.is_empty())
+        .map(|(node, share)| worker(job, &shared, &chunks, node, share, &output, &defaults, writes));
     let results = futures::future::join_all(workers).await;
     results.into_iter().collect::<Result<Vec<()>>>()?;
+    let rows = shared.rows.load(Ordering::SeqCst);
+    if matches!(output, LoadOutput::Write { .. }) {
+        cluster.advance_even_cursor(job.table.oid, rows);
+        writes.rows.fetch_add(rows, Ordering::SeqCst);
+        writes.bytes.fetch_add(shared.bytes.load(Ordering::SeqCst), Ordering::SeqCst);
+    }
     let mut parsed = std::mem::take(&mut *shared.parsed.lock().unwrap());
     parsed.sort_by_key(|(index, _, _)| *index);
     Ok(LoadOutcome {
-        rows: shared.rows.load(Ordering::SeqCst),
+        rows,
         rejected: locate(&chunks, parsed),
     })
 }
 
-/// The chunks grouped into node tasks: the byte ranges of a CSV file go together, since each
-/// learns where its first record starts from the quotes counted in the ranges before it; every
-/// other chunk is a task of its own.
-fn tasks(chunks: &[Chunk], format: &Format) -> VecDeque<Vec<usize>> {
+/// The chunks grouped into what one node must read in order: the byte ranges of a CSV file go
+/// together, since each learns where its first record starts from the quotes counted in the
+/// ranges before it; every other chunk is a group of its own.
+fn groups(chunks: &[Chunk], format: &Format) -> Vec<Vec<usize>> {
     let csv = matches!(format, Format::Csv { .. });
-    let mut tasks: VecDeque<Vec<usize>> = VecDeque::new();
+    let mut groups: Vec<Vec<usize>> = Vec::new();
     for (index, chunk) in chunks.iter().enumerate() {
-        match tasks.back_mut() {
-            Some(task) if csv && chunk.range.is_some() && chunks[task[0]].url == chunk.url => task.push(index),
-            _ => tasks.push_back(vec![index]),
+        match groups.last_mut() {
+            Some(group) if csv && chunk.range.is_some() && chunks[group[0]].url == chunk.url => group.push(index),
+            _ => groups.push(vec![index]),
         }
     }
-    tasks
+    groups
 }
 
-/// One worker per slice, ordered so that a load with fewer tasks than slices still spreads over
-/// every node: each node's first slice, then each node's second, and so on.
-fn worker_slices(job: &LoadJob<'_>) -> Vec<u32> {
-    let nodes = &job.services.cluster.nodes;
-    let deepest = nodes.iter().map(|n| n.slice_count).max().unwrap_or(0);
-    (0..deepest)
-        .flat_map(|depth| nodes.iter().filter(move |n| depth < n.slice_count).map(move |n| n.first_slice + depth))
+/// Each node's share of the chunks, in chunk order: the groups, largest first, each to the node
+/// with the fewest bytes so far.
+fn shares(chunks: &[Chunk], format: &Format, nodes: usize) -> Vec<Vec<usize>> {
+    fn file(chunk: &Chunk) -> (&str, &str) {
+        (&chunk.url.bucket, &chunk.url.key)
+    }
+    let mut per_file: HashMap<(&str, &str), u64> = HashMap::new();
+    for chunk in chunks {
+        *per_file.entry(file(chunk)).or_default() += 1;
+    }
+    // A byte range weighs its length; a file's row groups share its size.
+    let weight = |index: &usize| {
+        let chunk = &chunks[*index];
+        chunk.range.as_ref().map_or(chunk.size / per_file[&file(chunk)], |r| r.end - r.start)
+    };
+    let mut groups: Vec<(u64, Vec<usize>)> = groups(chunks, format)
+        .into_iter()
+        .map(|group| (group.iter().map(weight).sum(), group))
+        .collect();
+    groups.sort_by_key(|(bytes, group)| (std::cmp::Reverse(*bytes), group[0]));
+    let mut shares: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); nodes.max(1)];
+    for (bytes, group) in groups {
+        let lightest = shares.iter_mut().min_by_key(|(assigned, _)| *assigned).expect("at least one node");
+        lightest.0 += bytes;
+        lightest.1.extend(group);
+    }
+    shares
+        .into_iter()
+        .map(|(_, mut share)| {
+            share.sort_unstable();
+            share
+        })
         .collect()
 }
 
@@ -131,7 +179,9 @@ pub async fn run_in_memory(job: &LoadJob<'_>, data: Vec<u8>, writes: &WriteLog) 
         })
         .collect();
     if rejected.len() as u64 <= max_errors && !job.no_load {
-        let batches: Vec<Result<RecordBatch>> = parsed.batches.into_iter().map(|batch| widen(job, batch)).collect();
+        let defaults = default_row(&job.table, &job.positions)?;
+        let batches: Vec<Result<RecordBatch>> =
+            parsed.batches.iter().map(|batch| Ok(widen(batch, &job.positions, &defaults)?)).collect();
         let batches = futures::stream::iter(batches).boxed();
         write_batches(job.services, &job.table, job.xid, batches, writes, job.explicit_ids).await?;
     }
@@ -166,65 +216,101 @@ fn locate(chunks: &[Chunk], parsed: Vec<(usize, u64, Vec<RowError>)>) -> Vec<Rej
     rejected
 }
 
-async fn worker(job: &LoadJob<'_>, shared: Arc<Shared>, chunks: &[Chunk], slice: u32, writes: &WriteLog) -> Result<()> {
+/// Has `node` load `share`: the rows come back only for [`LoadOutput::Reply`], and then go
+/// through the leader's table writer.
+#[allow(clippy::too_many_arguments)]
+async fn worker(
+    job: &LoadJob<'_>,
+    shared: &Shared,
+    chunks: &[Chunk],
+    node: &ComputeNode,
+    share: Vec<usize>,
+    output: &LoadOutput,
+    defaults: &RecordBatch,
+    writes: &WriteLog,
+) -> Result<()> {
     let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(2);
     let consume = async {
         let mut batches = ReceiverStream::new(receiver);
-        if job.no_load {
+        if matches!(output, LoadOutput::Reply) {
+            write_batches(job.services, &job.table, job.xid, batches.boxed(), writes, job.explicit_ids)
+                .await
+                .map(|_| ())
+        } else {
+            // Only a failure comes this way.
             while let Some(batch) = batches.next().await {
                 batch?;
             }
             Ok(())
-        } else {
-            write_batches(job.services, &job.table, job.xid, batches.boxed(), writes, job.explicit_ids)
-                .await
-                .map(|_| ())
         }
     };
-    let ((), result) = tokio::join!(produce(job, &shared, chunks, slice, sender), consume);
+    let task = LoadTask {
+        spec: (*job.spec).clone(),
+        chunks: share.iter().map(|i| chunks[*i].clone()).collect(),
+        s3: job.s3.clone(),
+        credentials: job.credentials.clone(),
+        max_errors: job.max_errors,
+        parallelism: node.slice_count as usize,
+        output: output.clone(),
+    };
+    let ((), result) = tokio::join!(produce(job, shared, chunks, node, &share, task, defaults, sender), consume);
     if result.is_err() {
         shared.stop.store(true, Ordering::SeqCst);
     }
     result
 }
 
-/// Feeds the worker's writer with the rows its slice's node parses, task after task, until the
-/// queue is empty, the load must stop, or the writer has gone.
-async fn produce(job: &LoadJob<'_>, shared: &Shared, chunks: &[Chunk], slice: u32, sender: mpsc::Sender<Result<RecordBatch>>) {
-    let node = job.services.cluster.node_of_slice(slice);
-    while let Some(indexes) = next_task(job, shared) {
-        let task = LoadTask {
-            spec: (*job.spec).clone(),
-            chunks: indexes.iter().map(|i| chunks[*i].clone()).collect(),
-            s3: job.s3.clone(),
-            credentials: job.credentials.clone(),
-            max_errors: job.max_errors,
-            parallelism: node.slice_count as usize,
-        };
-        let mut events = match task::run_on(&node.address, &task).await {
-            Ok(events) => events,
-            Err(e) => return fail(shared, &sender, chunk_error(e, node)).await,
-        };
-        while let Some(event) = events.next().await {
-            match event {
-                Ok(LoadEvent::Rows(batch)) => {
-                    if sender.send(widen(job, batch)).await.is_err() {
-                        return;
-                    }
+/// Runs `task` on `node`, collecting what each chunk rejected and, for a task whose rows come
+/// back, feeding them to the leader's writer; stops once the load must stop.
+#[allow(clippy::too_many_arguments)]
+async fn produce(
+    job: &LoadJob<'_>,
+    shared: &Shared,
+    chunks: &[Chunk],
+    node: &ComputeNode,
+    share: &[usize],
+    task: LoadTask,
+    defaults: &RecordBatch,
+    sender: mpsc::Sender<Result<RecordBatch>>,
+) {
+    let mut events = match task::run_on(&node.address, &task).await {
+        Ok(events) => events,
+        Err(e) => return fail(shared, &sender, chunk_error(job, e, node)).await,
+    };
+    let copies = match &task.output {
+        LoadOutput::Write { target, .. } if target.routing == Routing::All => target.slices.len() as u64,
+        _ => 1,
+    };
+    let mut parsed_rows = 0;
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(LoadEvent::Rows(batch)) => {
+                let batch = widen(&batch, &job.positions, defaults).map_err(Error::from);
+                if sender.send(batch).await.is_err() {
+                    return;
                 }
-                Ok(LoadEvent::ChunkDone { chunk, rows, lines, rejected }) => {
-                    let index = indexes[chunk];
-                    shared.rejected.fetch_add(rejected.len() as u64, Ordering::SeqCst);
-                    shared.rows.fetch_add(rows, Ordering::SeqCst);
-                    shared.parsed.lock().unwrap().push((index, lines, rejected));
-                    job.progress.chunk_done(&chunks[index], rows);
-                    if must_stop(job, shared) {
-                        // Dropping the reply stream cancels the rest of the node's task.
-                        break;
-                    }
-                }
-                Err(e) => return fail(shared, &sender, chunk_error(e, node)).await,
             }
+            Ok(LoadEvent::ChunkDone { chunk, rows, lines, rejected }) => {
+                let index = share[chunk];
+                parsed_rows += rows;
+                shared.rejected.fetch_add(rejected.len() as u64, Ordering::SeqCst);
+                shared.rows.fetch_add(rows, Ordering::SeqCst);
+                shared.parsed.lock().unwrap().push((index, lines, rejected));
+                job.progress.chunk_done(&chunks[index], rows);
+                if must_stop(job, shared) {
+                    // Dropping the reply stream cancels the rest of the node's task.
+                    return;
+                }
+            }
+            Ok(LoadEvent::Written { slice_rows, bytes }) => {
+                let stored: u64 = slice_rows.values().sum();
+                if stored != parsed_rows * copies {
+                    let e = node.error(format!("stored {stored} rows of the {} it loaded", parsed_rows * copies));
+                    return fail(shared, &sender, e).await;
+                }
+                shared.bytes.fetch_add(bytes, Ordering::SeqCst);
+            }
+            Err(e) => return fail(shared, &sender, chunk_error(job, e, node)).await,
         }
     }
 }
@@ -238,17 +324,10 @@ fn must_stop(job: &LoadJob<'_>, shared: &Shared) -> bool {
     shared.stop.load(Ordering::SeqCst) || shared.rejected.load(Ordering::SeqCst) > job.max_errors
 }
 
-/// The next task's chunks; `None` when the queue is empty or the load must stop.
-fn next_task(job: &LoadJob<'_>, shared: &Shared) -> Option<Vec<usize>> {
-    if must_stop(job, shared) {
-        return None;
-    }
-    shared.queue.lock().unwrap().pop_front()
-}
-
 /// The error of a chunk that `node` could not load.
-fn chunk_error(e: ChunkError, node: &ComputeNode) -> Error {
+fn chunk_error(job: &LoadJob<'_>, e: ChunkError, node: &ComputeNode) -> Error {
     match e {
+        ChunkError::Write(e) => write_error(&job.services.cluster, e),
         ChunkError::S3(e) => e.into(),
         ChunkError::Data(message) => Error::new(SqlState::DataException, message),
         ChunkError::Node(cause) => Error::new(
@@ -256,24 +335,6 @@ fn chunk_error(e: ChunkError, node: &ComputeNode) -> Error {
             format!("compute node {} ({}) failed during the load: {cause}", node.index, node.address),
         ),
     }
-}
-
-/// A batch of the load's columns as a batch of all the table's columns: the columns a column
-/// list leaves out get their DEFAULT, or NULL (identity columns are filled by the writer).
-fn widen(job: &LoadJob<'_>, batch: RecordBatch) -> Result<RecordBatch> {
-    let rows = batch.num_rows();
-    let columns = job
-        .table
-        .columns
-        .iter()
-        .zip(&job.positions)
-        .map(|(column, position)| match position {
-            Some(i) => Ok(Arc::clone(batch.column(*i))),
-            None if column.default.is_some() && column.identity.is_none() => default_values(column, rows),
-            None => Ok(new_null_array(&column.sql_type.arrow_type(), rows)),
-        })
-        .collect::<Result<Vec<ArrayRef>>>()?;
-    Ok(RecordBatch::try_new(arrow_schema(&job.table), columns)?)
 }
 
 #[cfg(test)]
@@ -293,7 +354,7 @@ mod tests {
     }
 
     #[test]
-    fn a_csv_files_ranges_form_one_task() {
+    fn a_csv_files_ranges_form_one_group() {
         let chunks = [
             chunk("a", Some(0..50)),
             chunk("a", Some(50..100)),
@@ -302,8 +363,27 @@ mod tests {
             chunk("c", None),
             chunk("d", None),
         ];
-        let grouped = |format| tasks(&chunks, &format).into_iter().collect::<Vec<_>>();
+        let grouped = |format| groups(&chunks, &format);
         assert_eq!(grouped(Format::Csv { quote: b'"' }), vec![vec![0, 1], vec![2, 3], vec![4], vec![5]]);
         assert_eq!(grouped(Format::Delimited), (0..6).map(|i| vec![i]).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn nodes_get_about_the_same_bytes_in_chunk_order() {
+        // A 100-byte file cut in two ranges, two whole files of 100 bytes, and a file of four
+        // row groups sharing its 100 bytes.
+        let mut chunks = vec![chunk("a", Some(0..50)), chunk("a", Some(50..100)), chunk("c", None), chunk("d", None)];
+        for group in 0..4 {
+            chunks.push(Chunk {
+                row_groups: Some(vec![group]),
+                ..chunk("p", None)
+            });
+        }
+        let csv = Format::Csv { quote: b'"' };
+        // The CSV file's ranges stay together: groups of 100, 100, 100 and 4 × 25 bytes.
+        assert_eq!(shares(&chunks, &csv, 2), vec![vec![0, 1, 3], vec![2, 4, 5, 6, 7]]);
+        // Text ranges spread: 50, 50, 100, 100 and 4 × 25 bytes.
+        assert_eq!(shares(&chunks, &Format::Delimited, 2), vec![vec![0, 2, 4, 6], vec![1, 3, 5, 7]]);
+        assert_eq!(shares(&chunks, &csv, 1), vec![(0..8).collect::<Vec<_>>()]);
     }
 }

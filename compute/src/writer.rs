@@ -1,0 +1,356 @@
+//! Writing rows into a table: each row is routed to its slice by the table's distribution, and
+//! each slice's rows stream to the node that holds it (a Flight `DoPut`, where [`SegmentBuffer`]
+//! stores them), or, for a slice of the writing node itself, straight into its store.
+//!
+//! DISTSTYLE KEY places a row by the stable hash of its distkey, EVEN deals rows round-robin from
+//! a starting slice the leader picks (so that successive writes spread), and ALL sends every row
+//! to one slice of each node. The leader writes INSERT and CTAS rows through a [`SliceWriter`];
+//! a compute node loading COPY files writes the rows it parses through one too, so that those rows
+//! cross the network at most once and never pass through the leader.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use arrow::array::{RecordBatch, UInt32Array};
+use arrow::compute::take_record_batch;
+use arrow::datatypes::{Field, Schema, SchemaRef};
+use arrow_flight::encode::FlightDataEncoderBuilder;
+use arrow_flight::error::FlightError;
+use arrow_flight::{FlightClient, FlightDescriptor};
+use blueshift_proto::{WriteDescriptor, WriteResult};
+use blueshift_storage::distribution::key_slices;
+use blueshift_storage::node::{SEGMENT_ROWS, WriteSpec, WriteSummary};
+use blueshift_storage::{NodeStore, column_field_name};
+use futures::TryStreamExt;
+use prost::Message;
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::ReceiverStream;
+
+use crate::channels;
+
+/// Where and how one transaction's rows of one table are written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WriteTarget {
+    pub xid: u64,
+    pub table_id: u64,
+    /// The column id of each field of the written batches, in order.
+    pub column_ids: Vec<u32>,
+    pub sort_column_ids: Vec<u32>,
+    /// Column id → ENCODE name.
+    pub encodings: Vec<(u32, String)>,
+    pub routing: Routing,
+    /// The slices rows go to, with their node's Flight address: for EVEN and KEY every slice of
+    /// the cluster in slice order, for ALL one slice of each node.
+    pub slices: Vec<(u32, String)>,
+}
+
+/// How a row finds its slice.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub enum Routing {
+    /// Round-robin, the first row going to the slice at this position.
+    Even { start: u64 },
+    /// By the hash of the field at this index.
+    Key { column: usize },
+    /// Every row to every target slice.
+    All,
+}
+
+/// A write that failed: which slice (if the failure was a slice's) and why.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
+#[error("{}{message}", slice.map(|s| format!("writing slice {s}: ")).unwrap_or_default())]
+pub struct WriteError {
+    pub slice: Option<u32>,
+    pub message: String,
+}
+
+impl WriteError {
+    fn of_slice(slice: u32, e: impl std::fmt::Display) -> WriteError {
+        WriteError {
+            slice: Some(slice),
+            message: e.to_string(),
+        }
+    }
+
+    fn of_rows(e: impl std::fmt::Display) -> WriteError {
+        WriteError {
+            slice: None,
+            message: e.to_string(),
+        }
+    }
+}
+
+/// What each slice stored.
+pub type SlicesWritten = BTreeMap<u32, WriteSummary>;
+
+struct SliceStream {
+    sender: mpsc::Sender<Result<RecordBatch, FlightError>>,
+    task: JoinHandle<Result<WriteSummary, WriteError>>,
+    /// Rows sent, to check against what the slice reports having stored.
+    rows: u64,
+}
+
+/// Routes one transaction's rows of one table to its slices.
+pub struct SliceWriter {
+    target: WriteTarget,
+    /// This node's store, for writing its own slices without the network (`None` on the leader).
+    local: Option<Arc<NodeStore>>,
+    file_schema: Option<SchemaRef>,
+    streams: HashMap<u32, SliceStream>,
+    /// Rows routed so far (each row once, even for DISTSTYLE ALL).
+    rows: u64,
+}
+
+impl SliceWriter {
+    pub fn new(target: WriteTarget, local: Option<Arc<NodeStore>>) -> SliceWriter {
+        SliceWriter {
+            target,
+            local,
+            file_schema: None,
+            streams: HashMap::new(),
+            rows: 0,
+        }
+    }
+
+    /// Rows routed so far.
+    pub fn rows(&self) -> u64 {
+        self.rows
+    }
+
+    /// Sends `batch` (one field per target column, in order) to its slices.
+    pub async fn write(&mut self, batch: RecordBatch) -> Result<(), WriteError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        let schema = match &self.file_schema {
+            Some(schema) => Arc::clone(schema),
+            None => {
+                let incoming = batch.schema();
+                let fields = self.target.column_ids.iter().zip(incoming.fields()).map(|(id, field)| {
+                    Field::new(column_field_name(*id), field.data_type().clone(), true)
+                });
+                let schema = Arc::new(Schema::new(fields.collect::<Vec<_>>()));
+                self.file_schema = Some(Arc::clone(&schema));
+                schema
+            }
+        };
+        let batch = RecordBatch::try_new(schema, batch.columns().to_vec()).map_err(WriteError::of_rows)?;
+        let parts = self.route(&batch)?;
+        self.rows += batch.num_rows() as u64;
+        for (slice, address, part) in parts {
+            self.send(slice, &address, part).await?;
+        }
+        Ok(())
+    }
+
+    fn route(&self, batch: &RecordBatch) -> Result<Vec<(u32, String, RecordBatch)>, WriteError> {
+        let slices = &self.target.slices;
+        let positions: Vec<u32> = match self.target.routing {
+            Routing::All => return Ok(slices.iter().map(|(s, a)| (*s, a.clone(), batch.clone())).collect()),
+            Routing::Key { column } => key_slices(batch.column(column), slices.len() as u32).map_err(WriteError::of_rows)?,
+            Routing::Even { start } => {
+                let n = slices.len() as u64;
+                let first = start + self.rows;
+                (0..batch.num_rows() as u64).map(|i| ((first + i) % n) as u32).collect()
+            }
+        };
+        let mut per_slice: Vec<Vec<u32>> = vec![Vec::new(); slices.len()];
+        for (row, position) in positions.into_iter().enumerate() {
+            per_slice[position as usize].push(row as u32);
+        }
+        per_slice
+            .into_iter()
+            .zip(slices)
+            .filter(|(rows, _)| !rows.is_empty())
+            .map(|(rows, (slice, address))| {
+                let part = if rows.len() == batch.num_rows() {
+                    batch.clone()
+                } else {
+                    take_record_batch(batch, &UInt32Array::from(rows)).map_err(WriteError::of_rows)?
+                };
+                Ok((*slice, address.clone(), part))
+            })
+            .collect()
+    }
+
+    async fn send(&mut self, slice: u32, address: &str, batch: RecordBatch) -> Result<(), WriteError> {
+        if !self.streams.contains_key(&slice) {
+            let stream = self.open(slice, address)?;
+            self.streams.insert(slice, stream);
+        }
+        let stream = self.streams.get_mut(&slice).expect("inserted");
+        stream.rows += batch.num_rows() as u64;
+        if stream.sender.send(Ok(batch)).await.is_err() {
+            // The stream ended early because its slice failed: surface why.
+            let stream = self.streams.remove(&slice).expect("present");
+            drop(stream.sender);
+            return Err(joined(slice, stream.task.await)
+                .err()
+                .unwrap_or_else(|| WriteError::of_slice(slice, "the write stream closed unexpectedly")));
+        }
+        Ok(())
+    }
+
+    fn open(&self, slice: u32, address: &str) -> Result<SliceStream, WriteError> {
+        let descriptor = WriteDescriptor {
+            xid: self.target.xid,
+            table_id: self.target.table_id,
+            slice,
+            sort_column_ids: self.target.sort_column_ids.clone(),
+            encodings: self.target.encodings.iter().cloned().collect(),
+        };
+        let (sender, receiver) = mpsc::channel(4);
+        let task = match &self.local {
+            Some(store) if store.slices().contains(&slice) => {
+                let mut buffer = SegmentBuffer::new(Arc::clone(store), descriptor, self.target.column_ids.clone());
+                tokio::spawn(async move {
+                    let mut batches = ReceiverStream::new(receiver);
+                    while let Some(batch) = batches.try_next().await.map_err(|e| WriteError::of_slice(slice, e))? {
+                        buffer.push(batch).await?;
+                    }
+                    buffer.finish().await
+                })
+            }
+            _ => {
+                let schema = Arc::clone(self.file_schema.as_ref().expect("set by the first batch"));
+                let channel = channels::channel(address).map_err(|e| WriteError::of_slice(slice, e))?;
+                tokio::spawn(async move {
+                    let failed = |e: FlightError| WriteError::of_slice(slice, e);
+                    let flight_data = FlightDataEncoderBuilder::new()
+                        .with_schema(schema)
+                        .with_flight_descriptor(Some(FlightDescriptor::new_cmd(descriptor.encode_to_vec())))
+                        .build(ReceiverStream::new(receiver));
+                    let results: Vec<_> =
+                        FlightClient::new(channel).do_put(flight_data).await.map_err(failed)?.try_collect().await.map_err(failed)?;
+                    let result = results
+                        .last()
+                        .ok_or_else(|| WriteError::of_slice(slice, "the write ended without a result"))?;
+                    let written = WriteResult::decode(result.app_metadata.clone()).map_err(|e| WriteError::of_slice(slice, e))?;
+                    Ok(WriteSummary {
+                        rows: written.rows,
+                        segments: written.segments,
+                        bytes: written.bytes,
+                    })
+                })
+            }
+        };
+        Ok(SliceStream { sender, task, rows: 0 })
+    }
+
+    /// Waits until every slice has stored its rows; the first failure, if any.
+    pub async fn finish(mut self) -> Result<SlicesWritten, WriteError> {
+        let mut written = SlicesWritten::new();
+        let mut first_error = None;
+        for (slice, stream) in std::mem::take(&mut self.streams) {
+            drop(stream.sender);
+            let result = joined(slice, stream.task.await).and_then(|summary| {
+                if summary.rows == stream.rows {
+                    written.insert(slice, summary);
+                    Ok(())
+                } else {
+                    Err(WriteError::of_slice(slice, format!("stored {} rows of the {} sent", summary.rows, stream.rows)))
+                }
+            });
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(written),
+        }
+    }
+
+    /// Slices that may hold rows of this writer. A transaction records their nodes before
+    /// finishing the write, so that rows a failed write left behind are discarded when it aborts.
+    pub fn touched_slices(&self) -> impl Iterator<Item = u32> + '_ {
+        self.streams.keys().copied()
+    }
+}
+
+impl Drop for SliceWriter {
+    /// A write abandoned before `finish` (its statement failed or was cancelled) cuts its streams,
+    /// so the slices see an error instead of a complete write and store nothing more of it.
+    fn drop(&mut self) {
+        for stream in self.streams.values() {
+            stream.task.abort();
+        }
+    }
+}
+
+fn joined(slice: u32, joined: Result<Result<WriteSummary, WriteError>, tokio::task::JoinError>) -> Result<WriteSummary, WriteError> {
+    joined.map_err(|e| WriteError::of_slice(slice, format!("the write task failed: {e}")))?
+}
+
+/// Stores a slice's incoming batches in segments of at most [`SEGMENT_ROWS`] rows, so that a
+/// large write never holds more than a segment's worth of rows in memory.
+pub struct SegmentBuffer {
+    store: Arc<NodeStore>,
+    descriptor: WriteDescriptor,
+    column_ids: Vec<u32>,
+    batches: Vec<RecordBatch>,
+    rows: usize,
+    summary: WriteSummary,
+}
+
+impl SegmentBuffer {
+    pub fn new(store: Arc<NodeStore>, descriptor: WriteDescriptor, column_ids: Vec<u32>) -> SegmentBuffer {
+        SegmentBuffer {
+            store,
+            descriptor,
+            column_ids,
+            batches: Vec::new(),
+            rows: 0,
+            summary: WriteSummary::default(),
+        }
+    }
+
+    pub async fn push(&mut self, batch: RecordBatch) -> Result<(), WriteError> {
+        self.rows += batch.num_rows();
+        self.batches.push(batch);
+        if self.rows >= SEGMENT_ROWS {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Stores what is left; what the whole write stored.
+    pub async fn finish(mut self) -> Result<WriteSummary, WriteError> {
+        self.flush().await?;
+        Ok(self.summary)
+    }
+
+    async fn flush(&mut self) -> Result<(), WriteError> {
+        if self.batches.is_empty() {
+            return Ok(());
+        }
+        let batches = std::mem::take(&mut self.batches);
+        self.rows = 0;
+        let store = Arc::clone(&self.store);
+        let descriptor = self.descriptor.clone();
+        let column_ids = self.column_ids.clone();
+        let slice = descriptor.slice;
+        let written = tokio::task::spawn_blocking(move || {
+            let encodings: HashMap<u32, String> = descriptor.encodings.clone().into_iter().collect();
+            store.write(
+                &WriteSpec {
+                    xid: descriptor.xid,
+                    table_id: descriptor.table_id,
+                    slice: descriptor.slice,
+                    column_ids: &column_ids,
+                    sort_column_ids: &descriptor.sort_column_ids,
+                    encodings: &encodings,
+                },
+                &batches,
+            )
+        })
+        .await
+        .map_err(|e| WriteError::of_slice(slice, e))?
+        .map_err(|e| WriteError::of_slice(slice, e))?;
+        self.summary.rows += written.rows;
+        self.summary.segments += written.segments;
+        self.summary.bytes += written.bytes;
+        Ok(())
+    }
+}
