@@ -283,14 +283,17 @@ fn joined(slice: u32, joined: Result<Result<WriteSummary, WriteError>, tokio::ta
     joined.map_err(|e| WriteError::of_slice(slice, format!("the write task failed: {e}")))?
 }
 
-/// Stores a slice's incoming batches in segments of at most [`SEGMENT_ROWS`] rows, so that a
-/// large write never holds more than a segment's worth of rows in memory.
+/// Stores a slice's incoming batches in segments of [`SEGMENT_ROWS`] rows (the last one fewer).
+/// A full segment is sorted and written on a blocking thread while the next one fills, so the
+/// rows keep arriving during the write; at most two segments' rows are held in memory.
 pub struct SegmentBuffer {
     store: Arc<NodeStore>,
-    descriptor: WriteDescriptor,
-    column_ids: Vec<u32>,
+    descriptor: Arc<WriteDescriptor>,
+    column_ids: Arc<Vec<u32>>,
     batches: Vec<RecordBatch>,
     rows: usize,
+    /// The segment being written.
+    writing: Option<JoinHandle<blueshift_storage::Result<WriteSummary>>>,
     summary: WriteSummary,
 }
 
@@ -298,19 +301,27 @@ impl SegmentBuffer {
     pub fn new(store: Arc<NodeStore>, descriptor: WriteDescriptor, column_ids: Vec<u32>) -> SegmentBuffer {
         SegmentBuffer {
             store,
-            descriptor,
-            column_ids,
+            descriptor: Arc::new(descriptor),
+            column_ids: Arc::new(column_ids),
             batches: Vec::new(),
             rows: 0,
+            writing: None,
             summary: WriteSummary::default(),
         }
     }
 
-    pub async fn push(&mut self, batch: RecordBatch) -> Result<(), WriteError> {
-        self.rows += batch.num_rows();
-        self.batches.push(batch);
-        if self.rows >= SEGMENT_ROWS {
+    pub async fn push(&mut self, mut batch: RecordBatch) -> Result<(), WriteError> {
+        // Segments are cut at exactly SEGMENT_ROWS rows: a large write leaves no small segment
+        // behind each full one.
+        while self.rows + batch.num_rows() >= SEGMENT_ROWS {
+            let room = SEGMENT_ROWS - self.rows;
+            self.batches.push(batch.slice(0, room));
             self.flush().await?;
+            batch = batch.slice(room, batch.num_rows() - room);
+        }
+        if batch.num_rows() > 0 {
+            self.rows += batch.num_rows();
+            self.batches.push(batch);
         }
         Ok(())
     }
@@ -318,20 +329,20 @@ impl SegmentBuffer {
     /// Stores what is left; what the whole write stored.
     pub async fn finish(mut self) -> Result<WriteSummary, WriteError> {
         self.flush().await?;
+        self.wait().await?;
         Ok(self.summary)
     }
 
+    /// Starts writing the buffered rows, once the previous segment is written.
     async fn flush(&mut self) -> Result<(), WriteError> {
+        self.wait().await?;
         if self.batches.is_empty() {
             return Ok(());
         }
         let batches = std::mem::take(&mut self.batches);
         self.rows = 0;
-        let store = Arc::clone(&self.store);
-        let descriptor = self.descriptor.clone();
-        let column_ids = self.column_ids.clone();
-        let slice = descriptor.slice;
-        let written = tokio::task::spawn_blocking(move || {
+        let (store, descriptor, column_ids) = (Arc::clone(&self.store), Arc::clone(&self.descriptor), Arc::clone(&self.column_ids));
+        self.writing = Some(tokio::task::spawn_blocking(move || {
             let encodings: HashMap<u32, String> = descriptor.encodings.clone().into_iter().collect();
             store.write(
                 &WriteSpec {
@@ -344,10 +355,20 @@ impl SegmentBuffer {
                 },
                 &batches,
             )
-        })
-        .await
-        .map_err(|e| WriteError::of_slice(slice, e))?
-        .map_err(|e| WriteError::of_slice(slice, e))?;
+        }));
+        Ok(())
+    }
+
+    /// Waits for the segment being written.
+    async fn wait(&mut self) -> Result<(), WriteError> {
+        let Some(writing) = self.writing.take() else {
+            return Ok(());
+        };
+        let slice = self.descriptor.slice;
+        let written = writing
+            .await
+            .map_err(|e| WriteError::of_slice(slice, e))?
+            .map_err(|e| WriteError::of_slice(slice, e))?;
         self.summary.rows += written.rows;
         self.summary.segments += written.segments;
         self.summary.bytes += written.bytes;

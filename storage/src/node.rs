@@ -17,7 +17,6 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use arrow::array::RecordBatch;
-use arrow::compute::concat_batches;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +24,7 @@ use crate::error::{Result, StorageError};
 use crate::fsio;
 use crate::manifest::{DeleteEntry, SegmentEntry, TableManifest};
 use crate::mvcc::{Snapshot, Stamp};
-use crate::segment::{sort_batch, write_segment};
+use crate::segment::{sorted_segments, write_segment};
 use crate::snapshot::SliceImage;
 
 /// Rows per segment: a load larger than this becomes several segments, each sorted on its own.
@@ -264,20 +263,16 @@ impl NodeStore {
             return Ok(summary);
         }
         let key = (self.local_slice(spec.slice)?, spec.table_id);
-        let table = self.table_slice(key, true)?.expect("created");
-        let mut table = table.lock().unwrap();
-        let batch = concat_batches(&batches[0].schema(), batches)?;
         let sort_key: Vec<usize> = spec
             .sort_column_ids
             .iter()
             .filter_map(|id| spec.column_ids.iter().position(|c| c == id))
             .collect();
+        let segments = sorted_segments(batches, &sort_key, SEGMENT_ROWS)?;
+        let table = self.table_slice(key, true)?.expect("created");
+        let mut table = table.lock().unwrap();
         let mut new_entries = Vec::new();
-        let mut offset = 0;
-        while offset < batch.num_rows() {
-            let len = SEGMENT_ROWS.min(batch.num_rows() - offset);
-            let chunk = sort_batch(&batch.slice(offset, len), &sort_key)?;
-            offset += len;
+        for chunk in segments {
             let id = table.manifest.next_segment_id;
             table.manifest.next_segment_id += 1;
             let file = format!("s{id}.parquet");

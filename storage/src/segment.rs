@@ -9,10 +9,9 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
-use std::sync::Arc;
 
-use arrow::array::RecordBatch;
-use arrow::compute::{SortColumn, lexsort_to_indices, take_record_batch};
+use arrow::array::{Array, RecordBatch};
+use arrow::compute::{SortColumn, SortOptions, concat, concat_batches, interleave_record_batch, lexsort_to_indices};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -42,23 +41,56 @@ pub struct WrittenSegment {
     pub zones: Vec<ColumnZone>,
 }
 
-/// Sorts `batch` by the columns at `key` (ascending, NULLs last, as Redshift sorts).
-pub fn sort_batch(batch: &RecordBatch, key: &[usize]) -> Result<RecordBatch> {
-    if key.is_empty() || batch.num_rows() < 2 {
-        return Ok(batch.clone());
+/// The rows of `batches` as segments of at most `max_rows` rows, sorted by the columns at `key`
+/// (ascending, NULLs last, as Redshift sorts): the sort runs over all the rows, so segments of one
+/// write hold disjoint key ranges. Only the key columns are put together to find the order; each
+/// segment's rows are then gathered straight from `batches`, so every value is copied once.
+pub fn sorted_segments(batches: &[RecordBatch], key: &[usize], max_rows: usize) -> Result<Vec<RecordBatch>> {
+    let Some(first) = batches.first() else {
+        return Ok(Vec::new());
+    };
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    if key.is_empty() || rows < 2 {
+        let all = concat_batches(&first.schema(), batches)?;
+        return Ok((0..rows).step_by(max_rows).map(|at| all.slice(at, max_rows.min(rows - at))).collect());
     }
-    let columns: Vec<SortColumn> = key
+    let columns = key
         .iter()
-        .map(|&i| SortColumn {
-            values: Arc::clone(batch.column(i)),
-            options: Some(arrow::compute::SortOptions {
-                descending: false,
-                nulls_first: false,
-            }),
+        .map(|&i| {
+            let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
+            Ok(SortColumn {
+                values: concat(&parts)?,
+                options: Some(SortOptions {
+                    descending: false,
+                    nulls_first: false,
+                }),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let order = lexsort_to_indices(&columns, None)?;
+    // Row `i` of all the rows is row `i - starts[b]` of batch `b`.
+    let starts: Vec<usize> = batches
+        .iter()
+        .scan(0, |start, b| {
+            let this = *start;
+            *start += b.num_rows();
+            Some(this)
         })
         .collect();
-    let indices = lexsort_to_indices(&columns, None)?;
-    Ok(take_record_batch(batch, &indices)?)
+    let located: Vec<(usize, usize)> = order
+        .values()
+        .iter()
+        .map(|&i| {
+            let i = i as usize;
+            let batch = starts.partition_point(|&start| start <= i) - 1;
+            (batch, i - starts[batch])
+        })
+        .collect();
+    let sources: Vec<&RecordBatch> = batches.iter().collect();
+    located
+        .chunks(max_rows)
+        .map(|rows| Ok(interleave_record_batch(&sources, rows)?))
+        .collect()
 }
 
 fn writer_properties(column_ids: &[u32], encodings: &HashMap<u32, String>) -> WriterProperties {
@@ -180,6 +212,8 @@ pub fn read_with_positions(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
@@ -219,6 +253,33 @@ mod tests {
     }
 
     #[test]
+    fn segments_of_a_write_are_sorted_across_its_batches() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("c1", DataType::Int64, true),
+            Field::new("c2", DataType::Utf8, true),
+        ]));
+        let batch = |keys: Vec<Option<i64>>| {
+            let texts: Vec<Option<String>> = keys.iter().map(|k| k.map(|k| format!("v{k}"))).collect();
+            RecordBatch::try_new(
+                Arc::clone(&schema),
+                vec![Arc::new(Int64Array::from(keys)), Arc::new(StringArray::from(texts))],
+            )
+            .unwrap()
+        };
+        let batches = [batch(vec![Some(3), None, Some(1)]), batch(vec![Some(2), Some(5), Some(4)])];
+        let segments = sorted_segments(&batches, &[0], 4).unwrap();
+        let keys = |b: &RecordBatch| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().iter().collect::<Vec<_>>();
+        let texts = |b: &RecordBatch| b.column(1).as_any().downcast_ref::<StringArray>().unwrap().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>();
+        assert_eq!(segments.iter().map(keys).collect::<Vec<_>>(), vec![vec![Some(1), Some(2), Some(3), Some(4)], vec![Some(5), None]]);
+        // Each row keeps its own values.
+        assert_eq!(texts(&segments[1]), vec![Some("v5".to_string()), None]);
+        assert_eq!(texts(&segments[0])[0].as_deref(), Some("v1"));
+        // Without a sort key: the rows in their order, cut at the same size.
+        let unsorted = sorted_segments(&batches, &[], 4).unwrap();
+        assert_eq!(unsorted.iter().map(keys).collect::<Vec<_>>(), vec![vec![Some(3), None, Some(1), Some(2)], vec![Some(5), Some(4)]]);
+    }
+
+    #[test]
     fn sorted_segment_round_trips_with_deletes() {
         let dir = tempfile::tempdir().unwrap();
         let schema = Arc::new(Schema::new(vec![
@@ -233,7 +294,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let sorted = sort_batch(&batch, &[0]).unwrap();
+        let sorted = sorted_segments(&[batch], &[0], 5).unwrap().remove(0);
         let path = dir.path().join("s1.parquet");
         let encodings = HashMap::from([(2, "RAW".to_string())]);
         let written = write_segment(&path, &sorted, &[1, 2], &encodings).unwrap();
