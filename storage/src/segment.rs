@@ -9,9 +9,10 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::Path;
+use std::sync::Arc;
 
-use arrow::array::{Array, RecordBatch};
-use arrow::compute::{SortColumn, SortOptions, concat, concat_batches, interleave_record_batch, lexsort_to_indices};
+use arrow::array::RecordBatch;
+use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
 use parquet::arrow::ArrowWriter;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
 use parquet::basic::{Compression, Encoding, ZstdLevel};
@@ -42,54 +43,32 @@ pub struct WrittenSegment {
 }
 
 /// The rows of `batches` as segments of at most `max_rows` rows, sorted by the columns at `key`
-/// (ascending, NULLs last, as Redshift sorts): the sort runs over all the rows, so segments of one
-/// write hold disjoint key ranges. Only the key columns are put together to find the order; each
-/// segment's rows are then gathered straight from `batches`, so every value is copied once.
+/// (ascending, NULLs last, as Redshift sorts). The sort runs over all the rows, so the segments of
+/// one write hold disjoint key ranges. (Gathering each segment's rows straight from `batches` with
+/// `interleave` instead of concatenating them first was measured 5 times slower than `take`.)
 pub fn sorted_segments(batches: &[RecordBatch], key: &[usize], max_rows: usize) -> Result<Vec<RecordBatch>> {
     let Some(first) = batches.first() else {
         return Ok(Vec::new());
     };
-    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    let all = concat_batches(&first.schema(), batches)?;
+    let rows = all.num_rows();
     if key.is_empty() || rows < 2 {
-        let all = concat_batches(&first.schema(), batches)?;
         return Ok((0..rows).step_by(max_rows).map(|at| all.slice(at, max_rows.min(rows - at))).collect());
     }
-    let columns = key
+    let columns: Vec<SortColumn> = key
         .iter()
-        .map(|&i| {
-            let parts: Vec<&dyn Array> = batches.iter().map(|b| b.column(i).as_ref()).collect();
-            Ok(SortColumn {
-                values: concat(&parts)?,
-                options: Some(SortOptions {
-                    descending: false,
-                    nulls_first: false,
-                }),
-            })
+        .map(|&i| SortColumn {
+            values: Arc::clone(all.column(i)),
+            options: Some(SortOptions {
+                descending: false,
+                nulls_first: false,
+            }),
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     let order = lexsort_to_indices(&columns, None)?;
-    // Row `i` of all the rows is row `i - starts[b]` of batch `b`.
-    let starts: Vec<usize> = batches
-        .iter()
-        .scan(0, |start, b| {
-            let this = *start;
-            *start += b.num_rows();
-            Some(this)
-        })
-        .collect();
-    let located: Vec<(usize, usize)> = order
-        .values()
-        .iter()
-        .map(|&i| {
-            let i = i as usize;
-            let batch = starts.partition_point(|&start| start <= i) - 1;
-            (batch, i - starts[batch])
-        })
-        .collect();
-    let sources: Vec<&RecordBatch> = batches.iter().collect();
-    located
-        .chunks(max_rows)
-        .map(|rows| Ok(interleave_record_batch(&sources, rows)?))
+    (0..rows)
+        .step_by(max_rows)
+        .map(|at| Ok(take_record_batch(&all, &order.slice(at, max_rows.min(rows - at)))?))
         .collect()
 }
 
@@ -212,8 +191,6 @@ pub fn read_with_positions(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
     use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::convert::{Batcher, Converter, FieldError, Value};
-use super::{BATCH_ROWS, LoadSpec, ParsedChunk, RowError};
+use super::{BATCH_ROWS, Format, LoadSpec, ParsedChunk, RowError};
 
 /// A text record's fields, however its format holds them, so no format builds a vector of
 /// field slices per record: parsing runs for millions of records per load.
@@ -51,6 +51,8 @@ pub struct RowSink<'a> {
     texts: String,
     chunk: ParsedChunk,
     max_errors: u64,
+    /// Every field is valid UTF-8: the chunk was checked whole ([`RowSink::check_utf8_whole`]).
+    utf8_checked: bool,
 }
 
 impl<'a> RowSink<'a> {
@@ -63,7 +65,23 @@ impl<'a> RowSink<'a> {
             texts: String::new(),
             chunk: ParsedChunk::default(),
             max_errors,
+            utf8_checked: false,
         })
+    }
+
+    /// Checks the UTF-8 of a whole delimited or CSV chunk at once, so that its fields need no
+    /// check of their own: those formats cut and unquote fields only at the delimiter, quotes,
+    /// backslashes and line ends, and pieces of valid UTF-8 cut at ASCII bytes are valid UTF-8
+    /// too. A chunk that is not valid UTF-8 keeps the per-field check, which names the bad field.
+    pub fn check_utf8_whole(&mut self, data: &[u8]) {
+        let ascii_cuts = self.spec.options.delimiter.is_ascii()
+            && match self.spec.format {
+                Format::Csv { quote } => quote.is_ascii(),
+                Format::Delimited => true,
+                // FIXEDWIDTH cuts by characters; JSON fields are text already.
+                _ => false,
+            };
+        self.utf8_checked = ascii_cuts && std::str::from_utf8(data).is_ok();
     }
 
     /// Whether more rows were rejected than the load tolerates: parsing can stop.
@@ -130,6 +148,11 @@ impl<'a> RowSink<'a> {
     }
 
     fn decode<'b>(&self, bytes: &'b [u8]) -> Result<Cow<'b, str>, FieldError> {
+        if self.utf8_checked {
+            // SAFETY: `bytes` is a field of a chunk that is valid UTF-8 as a whole, cut and
+            // unquoted only at ASCII bytes (see `check_utf8_whole`).
+            return Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }));
+        }
         match std::str::from_utf8(bytes) {
             Ok(text) => Ok(Cow::Borrowed(text)),
             Err(e) => match self.spec.options.accept_inv_chars {

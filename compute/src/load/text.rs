@@ -13,6 +13,7 @@ use super::{Format, LoadSpec, Options, ParsedChunk};
 pub fn parse(spec: &LoadSpec, first: bool, data: &[u8], max_errors: u64) -> Result<ParsedChunk, String> {
     let mut sink = RowSink::new(spec, max_errors)?;
     let options = &spec.options;
+    sink.check_utf8_whole(data);
     let (mut pos, mut line) = (0, 0);
     if first {
         while line < options.ignore_header && pos < data.len() {
