@@ -3,6 +3,7 @@
 //! TPC-H data, queries and expected answers.
 
 pub mod cluster;
+pub mod cpu;
 pub mod plans;
 pub mod s3;
 pub mod sql;

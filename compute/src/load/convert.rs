@@ -10,7 +10,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
+    ArrayBuilder, ArrayRef, AsArray, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
     Int16Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, Time64MicrosecondBuilder,
     TimestampMicrosecondBuilder,
 };
@@ -18,7 +18,7 @@ use arrow::compute::kernels::cast_utils::parse_decimal;
 use arrow::datatypes::{DataType, Decimal128Type, SchemaRef, TimeUnit};
 
 use super::datetime::Formats;
-use super::LoadSpec;
+use super::{BATCH_ROWS, LoadSpec};
 
 /// Timestamps with a time zone are stored in UTC, marked with this zone (as the catalog does).
 pub const UTC: &str = "+00:00";
@@ -277,15 +277,22 @@ fn plain_decimal(text: &[u8], precision: u8, scale: i8) -> Option<i128> {
 /// Appends converted rows to Arrow builders of the target columns.
 pub struct Batcher {
     schema: SchemaRef,
+    kinds: Vec<ColumnKind>,
     builders: Vec<ColumnBuilder>,
     rows: usize,
 }
 
+/// Text bytes per value a batch's builders first make room for; later batches make room for
+/// what the batch before them held.
+const TEXT_BYTES_GUESS: usize = 16;
+
 impl Batcher {
     pub fn new(spec: &LoadSpec) -> Batcher {
-        let builders = spec.columns.iter().map(|c| ColumnBuilder::new(c.kind)).collect();
+        let kinds: Vec<ColumnKind> = spec.columns.iter().map(|c| c.kind).collect();
+        let builders = kinds.iter().map(|kind| ColumnBuilder::new(*kind, BATCH_ROWS * TEXT_BYTES_GUESS)).collect();
         Batcher {
             schema: spec.schema(),
+            kinds,
             builders,
             rows: 0,
         }
@@ -307,8 +314,20 @@ impl Batcher {
         self.rows += 1;
     }
 
+    /// The rows pushed so far, as a batch. The builders start over with room for a full batch,
+    /// so they never grow (and copy) value by value: a load fills millions of rows.
     pub fn finish(&mut self) -> RecordBatch {
-        let columns: Vec<ArrayRef> = self.builders.iter_mut().map(|b| b.as_builder().finish()).collect();
+        let columns: Vec<ArrayRef> = self
+            .builders
+            .iter_mut()
+            .zip(&self.kinds)
+            .map(|(builder, kind)| {
+                let column = builder.as_builder().finish();
+                let text_bytes = column.as_string_opt::<i32>().map_or(0, |texts| texts.value_data().len());
+                *builder = ColumnBuilder::new(*kind, text_bytes + text_bytes / 8);
+                column
+            })
+            .collect();
         self.rows = 0;
         RecordBatch::try_new(Arc::clone(&self.schema), columns).expect("builders match the schema")
     }
@@ -331,24 +350,28 @@ enum ColumnBuilder {
 }
 
 impl ColumnBuilder {
-    fn new(kind: ColumnKind) -> ColumnBuilder {
+    /// A builder with room for a batch of [`BATCH_ROWS`] values (and `text_bytes` of text).
+    fn new(kind: ColumnKind, text_bytes: usize) -> ColumnBuilder {
+        let rows = BATCH_ROWS;
         match kind {
-            ColumnKind::SmallInt => ColumnBuilder::Int16(Int16Builder::new()),
-            ColumnKind::Integer => ColumnBuilder::Int32(Int32Builder::new()),
-            ColumnKind::BigInt => ColumnBuilder::Int64(Int64Builder::new()),
+            ColumnKind::SmallInt => ColumnBuilder::Int16(Int16Builder::with_capacity(rows)),
+            ColumnKind::Integer => ColumnBuilder::Int32(Int32Builder::with_capacity(rows)),
+            ColumnKind::BigInt => ColumnBuilder::Int64(Int64Builder::with_capacity(rows)),
             ColumnKind::Decimal { precision, scale } => ColumnBuilder::Decimal(
-                Decimal128Builder::new()
+                Decimal128Builder::with_capacity(rows)
                     .with_precision_and_scale(precision, scale)
                     .expect("valid decimal type"),
             ),
-            ColumnKind::Real => ColumnBuilder::Float32(Float32Builder::new()),
-            ColumnKind::Double => ColumnBuilder::Float64(Float64Builder::new()),
-            ColumnKind::Boolean => ColumnBuilder::Boolean(BooleanBuilder::new()),
-            ColumnKind::Char(_) | ColumnKind::Varchar(_) => ColumnBuilder::Text(StringBuilder::new()),
-            ColumnKind::Date => ColumnBuilder::Date(Date32Builder::new()),
-            ColumnKind::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new()),
-            ColumnKind::Timestamptz => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::new().with_timezone(UTC)),
-            ColumnKind::Time => ColumnBuilder::Time(Time64MicrosecondBuilder::new()),
+            ColumnKind::Real => ColumnBuilder::Float32(Float32Builder::with_capacity(rows)),
+            ColumnKind::Double => ColumnBuilder::Float64(Float64Builder::with_capacity(rows)),
+            ColumnKind::Boolean => ColumnBuilder::Boolean(BooleanBuilder::with_capacity(rows)),
+            ColumnKind::Char(_) | ColumnKind::Varchar(_) => ColumnBuilder::Text(StringBuilder::with_capacity(rows, text_bytes)),
+            ColumnKind::Date => ColumnBuilder::Date(Date32Builder::with_capacity(rows)),
+            ColumnKind::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows)),
+            ColumnKind::Timestamptz => {
+                ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC))
+            }
+            ColumnKind::Time => ColumnBuilder::Time(Time64MicrosecondBuilder::with_capacity(rows)),
         }
     }
 

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use blueshift_tests::cluster::ProcessCluster;
 use blueshift_tests::connect;
+use blueshift_tests::cpu::cpu_time;
 use tokio_postgres::Client;
 
 async fn count(client: &Client, sql: &str) -> i64 {
@@ -121,34 +122,19 @@ async fn cancel_and_timeout_stop_the_work_on_the_compute_nodes() {
     // The compute nodes stop too: their CPU time stops growing. A node notices between two
     // output batches of an operator (DataFusion's nested loop join does not yield while a
     // batch finds no matches, so the query is one whose batches match).
-    let cpu = || -> u64 {
-        cluster
-            .compute
-            .iter()
-            .map(|p| process_cpu_ticks(p.child.id()))
-            .sum()
-    };
+    let cpu = || -> f64 { cluster.compute.iter().map(|p| cpu_time(p.child.id()).total()).sum() };
     let cancelled = Instant::now();
     loop {
         let before = cpu();
         tokio::time::sleep(Duration::from_millis(500)).await;
-        // Clock ticks are 1/100 s: a busy core uses 50 in half a second.
-        if cpu() - before < 5 {
+        // A busy core uses 0.5 s in half a second.
+        if cpu() - before < 0.05 {
             break;
         }
         assert!(cancelled.elapsed() < Duration::from_secs(10), "compute nodes still busy {:?} after the cancel", cancelled.elapsed());
     }
     eprintln!("compute nodes idle {:?} after the cancel", cancelled.elapsed());
     assert_eq!(count(&client, "SELECT count(*) FROM big").await, 40_000);
-}
-
-/// User plus system CPU time of a process, in clock ticks (Linux).
-fn process_cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let after = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -12,6 +12,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use blueshift_tests::Cluster;
+use blueshift_tests::cpu::{CpuTime, cpu_time};
 use tpchgen::csv::LineItemCsv;
 use tpchgen::generators::LineItemGenerator;
 use tpchgen_arrow::LineItemArrow;
@@ -80,11 +81,15 @@ pub async fn lineitem_cluster(dir: &Path, nodes: u32, slices: u32) -> (Cluster, 
     (cluster, client)
 }
 
-async fn timed_copy(client: &tokio_postgres::Client, sql: &str) -> (f64, u64) {
+/// Runs `sql` on an empty table: its wall seconds, the CPU time it took (the cluster runs in this
+/// process) and its row count.
+async fn timed_copy(client: &tokio_postgres::Client, sql: &str) -> (f64, CpuTime, u64) {
     client.batch_execute("TRUNCATE lineitem").await.unwrap();
+    let before = cpu_time(std::process::id());
     let start = Instant::now();
     let messages = client.simple_query(sql).await.unwrap_or_else(|e| panic!("{sql}: {e:?}"));
     let seconds = start.elapsed().as_secs_f64();
+    let cpu = cpu_time(std::process::id()).since(before);
     let rows = messages
         .iter()
         .find_map(|m| match m {
@@ -92,7 +97,7 @@ async fn timed_copy(client: &tokio_postgres::Client, sql: &str) -> (f64, u64) {
             _ => None,
         })
         .unwrap_or(0);
-    (seconds, rows)
+    (seconds, cpu, rows)
 }
 
 fn duckdb(csv: &Path, parquet: &Path) {
@@ -148,11 +153,13 @@ pub async fn run(args: Args) -> ExitCode {
         parquet_bytes as f64 / 1e6
     );
     for (name, bytes, sql) in runs {
-        let (seconds, rows) = timed_copy(&client, &sql).await;
+        let (seconds, cpu, rows) = timed_copy(&client, &sql).await;
         println!(
-            "{name:>15}: {seconds:6.2} s, {:7.1} MB/s, {:9.0} rows/s ({rows} rows)",
+            "{name:>15}: {seconds:6.2} s, {:7.1} MB/s, {:9.0} rows/s ({rows} rows), CPU {:5.1} s user + {:4.1} s system",
             bytes as f64 / 1e6 / seconds,
-            if rows > 0 { rows as f64 / seconds } else { 0.0 }
+            if rows > 0 { rows as f64 / seconds } else { 0.0 },
+            cpu.user,
+            cpu.system,
         );
     }
     let count = client.query_one("SELECT count(*) FROM lineitem", &[]).await.unwrap();
