@@ -57,7 +57,14 @@ pub struct LoadOutcome {
     pub rejected: Vec<Rejected>,
 }
 
-struct Shared {
+/// A load in progress, shared by its node workers.
+struct Load<'a> {
+    job: &'a LoadJob<'a>,
+    chunks: &'a [Chunk],
+    output: LoadOutput,
+    /// One row of the table's DEFAULT values, for the columns the load leaves out.
+    defaults: RecordBatch,
+    writes: &'a WriteLog,
     parsed: Mutex<Vec<(usize, u64, Vec<RowError>)>>,
     rejected: AtomicU64,
     rows: AtomicU64,
@@ -66,7 +73,7 @@ struct Shared {
     stop: AtomicBool,
 }
 
-pub async fn run(job: &LoadJob<'_>, chunks: Vec<Chunk>, writes: &WriteLog) -> Result<LoadOutcome> {
+pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a WriteLog) -> Result<LoadOutcome> {
     let cluster = &job.services.cluster;
     let defaults = default_row(&job.table, &job.positions)?;
     let output = if job.no_load {
@@ -81,29 +88,34 @@ pub async fn run(job: &LoadJob<'_>, chunks: Vec<Chunk>, writes: &WriteLog) -> Re
             fill: ColumnFill::new(job.positions.clone(), &defaults),
         }
     };
-    let shared = Arc::new(Shared {
+    let load = Load {
+        job,
+        chunks: &chunks,
+        output,
+        defaults,
+        writes,
         parsed: Mutex::default(),
         rejected: AtomicU64::new(0),
         rows: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         stop: AtomicBool::new(false),
-    });
+    };
     let shares = shares(&chunks, &job.spec.format, cluster.nodes.len());
     let workers = cluster
         .nodes
         .iter()
         .zip(shares)
         .filter(|(_, share)| !share.is_empty())
-        .map(|(node, share)| worker(job, &shared, &chunks, node, share, &output, &defaults, writes));
+        .map(|(node, share)| load.worker(node, share));
     let results = futures::future::join_all(workers).await;
     results.into_iter().collect::<Result<Vec<()>>>()?;
-    let rows = shared.rows.load(Ordering::SeqCst);
-    if matches!(output, LoadOutput::Write { .. }) {
+    let rows = load.rows.load(Ordering::SeqCst);
+    if matches!(load.output, LoadOutput::Write { .. }) {
         cluster.advance_even_cursor(job.table.oid, rows);
         writes.rows.fetch_add(rows, Ordering::SeqCst);
-        writes.bytes.fetch_add(shared.bytes.load(Ordering::SeqCst), Ordering::SeqCst);
+        writes.bytes.fetch_add(load.bytes.load(Ordering::SeqCst), Ordering::SeqCst);
     }
-    let mut parsed = std::mem::take(&mut *shared.parsed.lock().unwrap());
+    let mut parsed = std::mem::take(&mut *load.parsed.lock().unwrap());
     parsed.sort_by_key(|(index, _, _)| *index);
     Ok(LoadOutcome {
         rows,
@@ -216,112 +228,96 @@ fn locate(chunks: &[Chunk], parsed: Vec<(usize, u64, Vec<RowError>)>) -> Vec<Rej
     rejected
 }
 
-/// Has `node` load `share`: the rows come back only for [`LoadOutput::Reply`], and then go
-/// through the leader's table writer.
-#[allow(clippy::too_many_arguments)]
-async fn worker(
-    job: &LoadJob<'_>,
-    shared: &Shared,
-    chunks: &[Chunk],
-    node: &ComputeNode,
-    share: Vec<usize>,
-    output: &LoadOutput,
-    defaults: &RecordBatch,
-    writes: &WriteLog,
-) -> Result<()> {
-    let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(2);
-    let consume = async {
-        let mut batches = ReceiverStream::new(receiver);
-        if matches!(output, LoadOutput::Reply) {
-            write_batches(job.services, &job.table, job.xid, batches.boxed(), writes, job.explicit_ids)
-                .await
-                .map(|_| ())
-        } else {
-            // Only a failure comes this way.
-            while let Some(batch) = batches.next().await {
-                batch?;
+impl Load<'_> {
+    /// Has `node` load `share`: the rows come back only for [`LoadOutput::Reply`], and then go
+    /// through the leader's table writer.
+    async fn worker(&self, node: &ComputeNode, share: Vec<usize>) -> Result<()> {
+        let job = self.job;
+        let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(2);
+        let consume = async {
+            let mut batches = ReceiverStream::new(receiver);
+            if matches!(self.output, LoadOutput::Reply) {
+                write_batches(job.services, &job.table, job.xid, batches.boxed(), self.writes, job.explicit_ids)
+                    .await
+                    .map(|_| ())
+            } else {
+                // Only a failure comes this way.
+                while let Some(batch) = batches.next().await {
+                    batch?;
+                }
+                Ok(())
             }
-            Ok(())
+        };
+        let task = LoadTask {
+            spec: (*job.spec).clone(),
+            chunks: share.iter().map(|i| self.chunks[*i].clone()).collect(),
+            s3: job.s3.clone(),
+            credentials: job.credentials.clone(),
+            max_errors: job.max_errors,
+            parallelism: node.slice_count as usize,
+            output: self.output.clone(),
+        };
+        let ((), result) = tokio::join!(self.produce(node, &share, task, sender), consume);
+        if result.is_err() {
+            self.stop.store(true, Ordering::SeqCst);
         }
-    };
-    let task = LoadTask {
-        spec: (*job.spec).clone(),
-        chunks: share.iter().map(|i| chunks[*i].clone()).collect(),
-        s3: job.s3.clone(),
-        credentials: job.credentials.clone(),
-        max_errors: job.max_errors,
-        parallelism: node.slice_count as usize,
-        output: output.clone(),
-    };
-    let ((), result) = tokio::join!(produce(job, shared, chunks, node, &share, task, defaults, sender), consume);
-    if result.is_err() {
-        shared.stop.store(true, Ordering::SeqCst);
+        result
     }
-    result
-}
 
-/// Runs `task` on `node`, collecting what each chunk rejected and, for a task whose rows come
-/// back, feeding them to the leader's writer; stops once the load must stop.
-#[allow(clippy::too_many_arguments)]
-async fn produce(
-    job: &LoadJob<'_>,
-    shared: &Shared,
-    chunks: &[Chunk],
-    node: &ComputeNode,
-    share: &[usize],
-    task: LoadTask,
-    defaults: &RecordBatch,
-    sender: mpsc::Sender<Result<RecordBatch>>,
-) {
-    let mut events = match task::run_on(&node.address, &task).await {
-        Ok(events) => events,
-        Err(e) => return fail(shared, &sender, chunk_error(job, e, node)).await,
-    };
-    let copies = match &task.output {
-        LoadOutput::Write { target, .. } if target.routing == Routing::All => target.slices.len() as u64,
-        _ => 1,
-    };
-    let mut parsed_rows = 0;
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(LoadEvent::Rows(batch)) => {
-                let batch = widen(&batch, &job.positions, defaults).map_err(Error::from);
-                if sender.send(batch).await.is_err() {
-                    return;
+    /// Runs `task` on `node`, collecting what each chunk rejected and, for a task whose rows come
+    /// back, feeding them to the leader's writer; stops once the load must stop.
+    async fn produce(&self, node: &ComputeNode, share: &[usize], task: LoadTask, sender: mpsc::Sender<Result<RecordBatch>>) {
+        let job = self.job;
+        let mut events = match task::run_on(&node.address, &task).await {
+            Ok(events) => events,
+            Err(e) => return self.fail(&sender, chunk_error(job, e, node)).await,
+        };
+        let copies = match &task.output {
+            LoadOutput::Write { target, .. } if target.routing == Routing::All => target.slices.len() as u64,
+            _ => 1,
+        };
+        let mut parsed_rows = 0;
+        while let Some(event) = events.next().await {
+            match event {
+                Ok(LoadEvent::Rows(batch)) => {
+                    let batch = widen(&batch, &job.positions, &self.defaults).map_err(Error::from);
+                    if sender.send(batch).await.is_err() {
+                        return;
+                    }
                 }
-            }
-            Ok(LoadEvent::ChunkDone { chunk, rows, lines, rejected }) => {
-                let index = share[chunk];
-                parsed_rows += rows;
-                shared.rejected.fetch_add(rejected.len() as u64, Ordering::SeqCst);
-                shared.rows.fetch_add(rows, Ordering::SeqCst);
-                shared.parsed.lock().unwrap().push((index, lines, rejected));
-                job.progress.chunk_done(&chunks[index], rows);
-                if must_stop(job, shared) {
-                    // Dropping the reply stream cancels the rest of the node's task.
-                    return;
+                Ok(LoadEvent::ChunkDone { chunk, rows, lines, rejected }) => {
+                    let index = share[chunk];
+                    parsed_rows += rows;
+                    self.rejected.fetch_add(rejected.len() as u64, Ordering::SeqCst);
+                    self.rows.fetch_add(rows, Ordering::SeqCst);
+                    self.parsed.lock().unwrap().push((index, lines, rejected));
+                    job.progress.chunk_done(&self.chunks[index], rows);
+                    if self.must_stop() {
+                        // Dropping the reply stream cancels the rest of the node's task.
+                        return;
+                    }
                 }
-            }
-            Ok(LoadEvent::Written { slice_rows, bytes }) => {
-                let stored: u64 = slice_rows.values().sum();
-                if stored != parsed_rows * copies {
-                    let e = node.error(format!("stored {stored} rows of the {} it loaded", parsed_rows * copies));
-                    return fail(shared, &sender, e).await;
+                Ok(LoadEvent::Written { slice_rows, bytes }) => {
+                    let stored: u64 = slice_rows.values().sum();
+                    if stored != parsed_rows * copies {
+                        let e = node.error(format!("stored {stored} rows of the {} it loaded", parsed_rows * copies));
+                        return self.fail(&sender, e).await;
+                    }
+                    self.bytes.fetch_add(bytes, Ordering::SeqCst);
                 }
-                shared.bytes.fetch_add(bytes, Ordering::SeqCst);
+                Err(e) => return self.fail(&sender, chunk_error(job, e, node)).await,
             }
-            Err(e) => return fail(shared, &sender, chunk_error(job, e, node)).await,
         }
     }
-}
 
-async fn fail(shared: &Shared, sender: &mpsc::Sender<Result<RecordBatch>>, e: Error) {
-    shared.stop.store(true, Ordering::SeqCst);
-    let _ = sender.send(Err(e)).await;
-}
+    async fn fail(&self, sender: &mpsc::Sender<Result<RecordBatch>>, e: Error) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = sender.send(Err(e)).await;
+    }
 
-fn must_stop(job: &LoadJob<'_>, shared: &Shared) -> bool {
-    shared.stop.load(Ordering::SeqCst) || shared.rejected.load(Ordering::SeqCst) > job.max_errors
+    fn must_stop(&self) -> bool {
+        self.stop.load(Ordering::SeqCst) || self.rejected.load(Ordering::SeqCst) > self.job.max_errors
+    }
 }
 
 /// The error of a chunk that `node` could not load.
