@@ -73,7 +73,8 @@ impl WriteError {
         }
     }
 
-    fn of_rows(e: impl std::fmt::Display) -> WriteError {
+    /// A failure of the rows themselves (they cannot be routed), not of a slice.
+    pub fn of_rows(e: impl std::fmt::Display) -> WriteError {
         WriteError {
             slice: None,
             message: e.to_string(),

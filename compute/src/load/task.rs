@@ -231,7 +231,7 @@ impl Serving {
                 for batch in &parsed.batches {
                     let written = match widen(batch, positions, defaults) {
                         Ok(batch) => writer.write(batch).await,
-                        Err(e) => Err(WriteError { slice: None, message: e.to_string() }),
+                        Err(e) => Err(WriteError::of_rows(e)),
                     };
                     if let Err(e) = written {
                         return self.fail(e.into());
