@@ -376,3 +376,35 @@ impl SegmentBuffer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use arrow::array::Int32Array;
+
+    use super::*;
+
+    /// A large write is stored as full segments of SEGMENT_ROWS rows plus the rest: batches that
+    /// straddle a segment's end are split, so no small segment follows each full one.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn segments_are_cut_at_exactly_segment_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(NodeStore::open(dir.path(), 1).unwrap());
+        let descriptor = WriteDescriptor {
+            xid: 7,
+            table_id: 1,
+            slice: 0,
+            sort_column_ids: vec![1],
+            encodings: Default::default(),
+        };
+        let mut buffer = SegmentBuffer::new(Arc::clone(&store), descriptor, vec![1]);
+        let schema = Arc::new(Schema::new(vec![Field::new(column_field_name(1), arrow::datatypes::DataType::Int32, true)]));
+        let batch_rows = SEGMENT_ROWS * 3 / 10;
+        for batch in 0..5 {
+            let values = Int32Array::from_iter_values((0..batch_rows as i32).map(|i| i + batch * batch_rows as i32));
+            buffer.push(RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(values)]).unwrap()).await.unwrap();
+        }
+        let written = buffer.finish().await.unwrap();
+        assert_eq!(written.rows, 5 * batch_rows as u64);
+        assert_eq!(written.segments, 2, "one full segment and the rest: {written:?}");
+    }
+}
