@@ -20,6 +20,7 @@ use arrow_flight::{FlightClient, FlightDescriptor};
 use blueshift_proto::{WriteDescriptor, WriteResult};
 use blueshift_storage::distribution::key_slices;
 use blueshift_storage::node::{SEGMENT_ROWS, WriteSpec, WriteSummary};
+use blueshift_storage::segment::{sort_key_fields, sort_order};
 use blueshift_storage::{NodeStore, column_field_name};
 use futures::TryStreamExt;
 use prost::Message;
@@ -98,6 +99,8 @@ pub struct SliceWriter {
     /// This node's store, for writing its own slices without the network (`None` on the leader).
     local: Option<Arc<NodeStore>>,
     file_schema: Option<SchemaRef>,
+    /// The fields of the table's sort key, in key order.
+    sort_key: Vec<usize>,
     streams: HashMap<u32, SliceStream>,
     /// Rows routed so far (each row once, even for DISTSTYLE ALL).
     rows: u64,
@@ -105,10 +108,12 @@ pub struct SliceWriter {
 
 impl SliceWriter {
     pub fn new(target: WriteTarget, local: Option<Arc<NodeStore>>) -> SliceWriter {
+        let sort_key = sort_key_fields(&target.column_ids, &target.sort_column_ids);
         SliceWriter {
             target,
             local,
             file_schema: None,
+            sort_key,
             streams: HashMap::new(),
             rows: 0,
         }
@@ -145,10 +150,21 @@ impl SliceWriter {
         Ok(())
     }
 
+    /// Splits `batch` into each slice's part. The parts go out sorted by the table's sort key:
+    /// taking a part in that order costs no more than taking it at all, and it makes the slice's
+    /// sort of a whole segment gather from a few sorted runs rather than from rows all over
+    /// memory, which measured as a fifth of a load's CPU time (see `sorted_segments`).
     fn route(&self, batch: &RecordBatch) -> Result<Vec<(u32, String, RecordBatch)>, WriteError> {
         let slices = &self.target.slices;
+        let order = sort_order(batch, &self.sort_key).map_err(WriteError::of_rows)?;
         let positions: Vec<u32> = match self.target.routing {
-            Routing::All => return Ok(slices.iter().map(|(s, a)| (*s, a.clone(), batch.clone())).collect()),
+            Routing::All => {
+                let sorted = match &order {
+                    Some(order) => take_record_batch(batch, order).map_err(WriteError::of_rows)?,
+                    None => batch.clone(),
+                };
+                return Ok(slices.iter().map(|(s, a)| (*s, a.clone(), sorted.clone())).collect());
+            }
             Routing::Key { column } => key_slices(batch.column(column), slices.len() as u32).map_err(WriteError::of_rows)?,
             Routing::Even { start } => {
                 let n = slices.len() as u64;
@@ -157,15 +173,16 @@ impl SliceWriter {
             }
         };
         let mut per_slice: Vec<Vec<u32>> = vec![Vec::new(); slices.len()];
-        for (row, position) in positions.into_iter().enumerate() {
-            per_slice[position as usize].push(row as u32);
+        match &order {
+            Some(order) => order.values().iter().for_each(|&row| per_slice[positions[row as usize] as usize].push(row)),
+            None => positions.iter().enumerate().for_each(|(row, &position)| per_slice[position as usize].push(row as u32)),
         }
         per_slice
             .into_iter()
             .zip(slices)
             .filter(|(rows, _)| !rows.is_empty())
             .map(|(rows, (slice, address))| {
-                let part = if rows.len() == batch.num_rows() {
+                let part = if order.is_none() && rows.len() == batch.num_rows() {
                     batch.clone()
                 } else {
                     take_record_batch(batch, &UInt32Array::from(rows)).map_err(WriteError::of_rows)?

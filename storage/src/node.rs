@@ -24,7 +24,7 @@ use crate::error::{Result, StorageError};
 use crate::fsio;
 use crate::manifest::{DeleteEntry, SegmentEntry, TableManifest};
 use crate::mvcc::{Snapshot, Stamp};
-use crate::segment::{sorted_segments, write_segment};
+use crate::segment::{sort_key_fields, sorted_segments, write_segment};
 use crate::snapshot::SliceImage;
 
 /// Rows per segment: a load larger than this becomes several segments, each sorted on its own.
@@ -263,11 +263,7 @@ impl NodeStore {
             return Ok(summary);
         }
         let key = (self.local_slice(spec.slice)?, spec.table_id);
-        let sort_key: Vec<usize> = spec
-            .sort_column_ids
-            .iter()
-            .filter_map(|id| spec.column_ids.iter().position(|c| c == id))
-            .collect();
+        let sort_key = sort_key_fields(spec.column_ids, spec.sort_column_ids);
         let segments = sorted_segments(batches, &sort_key, SEGMENT_ROWS)?;
         let table = self.table_slice(key, true)?.expect("created");
         let mut table = table.lock().unwrap();
