@@ -22,7 +22,7 @@ use roaring::RoaringBitmap;
 
 use crate::column_field_name;
 use crate::error::{Result, StorageError};
-use crate::zone_map::{ColumnZone, compute_zone_maps};
+use crate::zone_map::{ColumnZone, zone_maps_of_written};
 
 /// Data page size: Redshift's 1 MB block.
 const BLOCK_BYTES: usize = 1024 * 1024;
@@ -128,12 +128,12 @@ pub fn write_segment(
     column_ids: &[u32],
     encodings: &HashMap<u32, String>,
 ) -> Result<WrittenSegment> {
-    let zones = compute_zone_maps(batch, column_ids)?;
     let file = File::create(path).map_err(StorageError::io(path))?;
     let props = writer_properties(column_ids, encodings);
     let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(props))?;
     writer.write(batch)?;
     let metadata = writer.close()?;
+    let zones = zone_maps_of_written(batch, column_ids, &metadata)?;
     let row_groups = metadata
         .row_groups()
         .iter()
@@ -212,6 +212,52 @@ mod tests {
     use super::*;
     use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
+
+    /// The zone maps a segment keeps from its Parquet statistics are the ones a scan of its rows
+    /// finds, over several row groups and for every kind of column: NULLs, a column of NULLs only,
+    /// a string too long to keep as a maximum, decimals, dates, and floats with a NaN (which must
+    /// stay the maximum, unknown, rather than the largest number).
+    #[test]
+    fn zone_maps_from_statistics_equal_a_scan() {
+        use arrow::array::{BooleanArray, Date32Array, Decimal128Array, Float64Array, Int32Array};
+        use crate::zone_map::compute_zone_maps;
+        let dir = tempfile::tempdir().unwrap();
+        let rows = ROW_GROUP_ROWS * 2 + 10;
+        let long = "z".repeat(100);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("c1", DataType::Int32, true),
+            Field::new("c2", DataType::Utf8, true),
+            Field::new("c3", DataType::Decimal128(15, 2), true),
+            Field::new("c4", DataType::Date32, true),
+            Field::new("c5", DataType::Float64, true),
+            Field::new("c6", DataType::Boolean, true),
+            Field::new("c7", DataType::Int64, true),
+            Field::new("c8", DataType::Utf8, true),
+        ]));
+        let n = rows as i64;
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int32Array::from_iter((0..n).map(|i| (i % 7 != 0).then_some((i * 31 % 1000 - 500) as i32)))),
+                Arc::new(StringArray::from_iter((0..n).map(|i| Some(if i == n / 2 { long.clone() } else { format!("v{}", i % 97) })))),
+                Arc::new(Decimal128Array::from_iter_values((0..n).map(|i| i128::from(i) * 3 - 7)).with_precision_and_scale(15, 2).unwrap()),
+                Arc::new(Date32Array::from_iter_values((0..n).map(|i| (i % 2500) as i32 + 8000))),
+                Arc::new(Float64Array::from_iter_values((0..n).map(|i| if i == 5 { f64::NAN } else { i as f64 / 2.0 }))),
+                Arc::new(BooleanArray::from_iter((0..n).map(|i| Some(i % 3 == 0)))),
+                Arc::new(Int64Array::from_iter((0..n).map(|_| None::<i64>))),
+                Arc::new(StringArray::from_iter((0..n).map(|i| Some(format!("w{}", i % 13))))),
+            ],
+        )
+        .unwrap();
+        let ids = [1, 2, 3, 4, 5, 6, 7, 8];
+        let written = write_segment(&dir.path().join("s1.parquet"), &batch, &ids, &HashMap::new()).unwrap();
+        assert_eq!(written.row_groups.len(), 3);
+        assert_eq!(written.zones, compute_zone_maps(&batch, &ids).unwrap());
+        assert_eq!(written.zones[1].max, None, "the 100-byte string is the maximum");
+        assert_eq!(written.zones[4].max, None, "NaN is the maximum");
+        assert_eq!(written.zones[6].min, None);
+        assert_eq!(written.zones[6].null_count, n as u64);
+    }
 
     /// A unique column's dictionary stops at the cap, well inside the row group, while a column
     /// of few values keeps one.

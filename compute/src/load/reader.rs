@@ -186,15 +186,19 @@ async fn fetch_range(
     // Read from the byte before the range: if it ends a record, a record starts right at `start`.
     let from = range.start.saturating_sub(1);
     let mut to = (range.end + TAIL).min(size);
-    let mut data = BytesMut::from(&s3::get_range(store, config, url, from..to).await?[..]);
+    let mut data = s3::get_range(store, config, url, from..to).await?;
     let (start, last) = ((range.start - from) as usize, (range.end - 1 - from) as usize);
     let (odd_at_from, odd_at_last) = match quote {
         Some(quote) => {
-            let count = |bytes: &[u8]| memchr::memchr_iter(quote, bytes).count() as u64;
-            quotes.post(url, &range, count(&data[start..=last]));
+            // One pass counts the range's quotes, for the ranges after it and for this one's
+            // last record: the chunk is read once more by the parser only.
+            let in_range = memchr::memchr_iter(quote, &data[start..=last]).count() as u64;
+            quotes.post(url, &range, in_range);
             let odd_at_start = quotes.odd_before(url, range.start).await?;
-            let odd_at_from = odd_at_start ^ (from < range.start && data[0] == quote);
-            (odd_at_from, odd_at_from ^ (count(&data[..last]) % 2 == 1))
+            let quote_before = start > 0 && data[0] == quote;
+            let odd_at_from = odd_at_start ^ quote_before;
+            let before_last = u64::from(quote_before) + in_range - u64::from(data[last] == quote);
+            (odd_at_from, odd_at_from ^ (before_last % 2 == 1))
         }
         None => (false, false),
     };
@@ -215,14 +219,18 @@ async fn fetch_range(
         if to == size {
             break;
         }
+        // The last record runs past what was read: rare (a record longer than TAIL), so only
+        // then is the chunk copied to grow it.
         let next = (to + TAIL.max(to - from)).min(size);
-        data.extend_from_slice(&s3::get_range(store, config, url, to..next).await?);
+        let mut grown = BytesMut::from(&data[..]);
+        grown.extend_from_slice(&s3::get_range(store, config, url, to..next).await?);
+        data = grown.freeze();
         to = next;
     }
     if skip >= data.len() || skip > last {
         return Ok(Bytes::new());
     }
-    Ok(data.freeze().slice(skip..))
+    Ok(data.slice(skip..))
 }
 
 /// Where the record holding byte `at` ends (just past its newline), given whether `at` is inside
