@@ -5,6 +5,7 @@
 //! compute nodes — which, in local mode, it starts in the same process, reached over the same
 //! gRPC paths as separate machines.
 
+pub mod allocator;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;
@@ -21,13 +22,3 @@ pub mod sql;
 pub mod system;
 pub mod txn;
 
-/// Every program built on the leader (the `blueshift` binary, the benchmarks, the tests)
-/// allocates with mimalloc. Loads and scans allocate and free many large Arrow buffers; glibc's
-/// malloc hands those back to the kernel and takes fresh zeroed pages for the next one, which cost
-/// a third of a COPY's CPU time in system time (TPC-H SF1 lineitem: 17.7 s system of 70 s).
-///
-/// mimalloc is built without transparent huge pages (`no_thp`): with them, each touch of memory
-/// it had returned to the kernel faulted in and zeroed a whole 2 MB page, which was 55% of a CSV
-/// load's samples (7.2 s of system time in a 9 s load; 2.2 s without).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -18,6 +18,7 @@ pub async fn start_compute(
     slices: u32,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+    crate::allocator::configure();
     let store = {
         let data_dir = data_dir.to_path_buf();
         tokio::task::spawn_blocking(move || NodeStore::open(&data_dir, slices))

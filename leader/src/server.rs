@@ -84,6 +84,7 @@ pub async fn start_leader(
     config: LeaderConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(Leader, tokio::task::JoinHandle<()>)> {
+    crate::allocator::configure();
     let auth = match (&config.password, config.listen.ip().is_loopback()) {
         (Some(password), _) => AuthMode::Md5Password(password.clone()),
         (None, true) => AuthMode::Trust,

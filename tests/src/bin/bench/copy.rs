@@ -1,7 +1,8 @@
 //! COPY throughput on TPC-H lineitem: generates the table at a scale factor with `tpchgen` as CSV
 //! and as Parquet into a local cluster's embedded object store, loads each with COPY (and with
 //! NOLOAD, which parses without storing), and prints MB/s and rows/s. When Python's `duckdb`
-//! module is installed it loads the same CSV and Parquet files into DuckDB for comparison.
+//! module is installed it loads the same CSV and Parquet files into DuckDB for comparison, both
+//! in memory and into a database file.
 //!
 //! Generated files are kept in DIR/s3/tpch/ and reused by later runs.
 
@@ -100,18 +101,31 @@ async fn timed_copy(client: &tokio_postgres::Client, sql: &str) -> (f64, CpuTime
     (seconds, cpu, rows)
 }
 
-fn duckdb(csv: &Path, parquet: &Path) {
+/// Loads the same files into DuckDB, each into a new table: once in memory, where DuckDB keeps the
+/// rows uncompressed until a checkpoint, and once into a database file, timed until a checkpoint
+/// has compressed and stored them, as COPY here has when it returns.
+fn duckdb(csv: &Path, parquet: &Path, dir: &Path) {
+    let database = dir.join("duckdb-bench.db");
     let script = format!(
-        "import duckdb, time\n\
-         con = duckdb.connect()\n\
-         con.execute(\"\"\"{}\"\"\".replace('DISTKEY(l_orderkey) SORTKEY(l_shipdate)', ''))\n\
-         for name, sql in [('CSV', \"COPY lineitem FROM '{}' (HEADER)\"), ('Parquet', \"INSERT INTO lineitem SELECT * FROM read_parquet('{}')\")]:\n\
-         \x20   con.execute('DELETE FROM lineitem')\n\
-         \x20   t = time.time(); con.execute(sql); s = time.time() - t\n\
-         \x20   print(f'duckdb {{name}}: {{s:.2f}} s, {{con.execute(\"SELECT count(*) FROM lineitem\").fetchone()[0]}} rows')\n",
-        DDL,
+        "import duckdb, os, time\n\
+         for database in [':memory:', '{}']:\n\
+         \x20   for name, sql in [('CSV', \"COPY lineitem FROM '{}' (HEADER)\"), ('Parquet', \"INSERT INTO lineitem SELECT * FROM read_parquet('{}')\")]:\n\
+         \x20       for stale in [database, database + '.wal']:\n\
+         \x20           if database != ':memory:' and os.path.exists(stale): os.remove(stale)\n\
+         \x20       con = duckdb.connect(database)\n\
+         \x20       con.execute(\"\"\"{}\"\"\".replace('DISTKEY(l_orderkey) SORTKEY(l_shipdate)', ''))\n\
+         \x20       t = time.time()\n\
+         \x20       con.execute(sql)\n\
+         \x20       if database != ':memory:': con.execute('CHECKPOINT')\n\
+         \x20       s = time.time() - t\n\
+         \x20       where = 'in memory' if database == ':memory:' else 'database file'\n\
+         \x20       print(f'duckdb {{name}} ({{where}}): {{s:.2f}} s, {{con.execute(\"SELECT count(*) FROM lineitem\").fetchone()[0]}} rows')\n\
+         \x20       con.close()\n\
+         \x20   if database != ':memory:': os.remove(database)\n",
+        database.display(),
         csv.display(),
-        parquet.display()
+        parquet.display(),
+        DDL,
     );
     match std::process::Command::new("python3").arg("-c").arg(&script).output() {
         Ok(out) if out.status.success() => print!("{}", String::from_utf8_lossy(&out.stdout)),
@@ -164,6 +178,6 @@ pub async fn run(args: Args) -> ExitCode {
     }
     let count = client.query_one("SELECT count(*) FROM lineitem", &[]).await.unwrap();
     println!("rows in lineitem after the last load: {}", count.get::<_, i64>(0));
-    duckdb(&csv, &parquet);
+    duckdb(&csv, &parquet, &args.dir);
     ExitCode::SUCCESS
 }
