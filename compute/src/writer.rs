@@ -400,6 +400,43 @@ mod tests {
 
     use super::*;
 
+    /// Each slice's part of a routed batch is sorted by the sort key and holds exactly the rows a
+    /// KEY distribution gives that slice; under ALL every slice gets the whole batch, sorted.
+    #[test]
+    fn routed_parts_are_sorted_by_the_sort_key() {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("c1", arrow::datatypes::DataType::Int64, true),
+            Field::new("c2", arrow::datatypes::DataType::Int32, true),
+        ]));
+        let keys = arrow::array::Int64Array::from_iter_values(0..1000);
+        let sort = Int32Array::from_iter_values((0..1000).map(|i| (i * 7919) % 1000));
+        let batch = RecordBatch::try_new(schema, vec![Arc::new(keys.clone()), Arc::new(sort)]).unwrap();
+        let slices: Vec<(u32, String)> = (0..4).map(|s| (s, format!("node{}", s / 2))).collect();
+        let target = |routing| WriteTarget {
+            xid: 1,
+            table_id: 1,
+            column_ids: vec![1, 2],
+            sort_column_ids: vec![2],
+            encodings: Vec::new(),
+            routing,
+            slices: slices.clone(),
+        };
+        let sorted = |part: &RecordBatch| {
+            let values = part.column(1).as_any().downcast_ref::<Int32Array>().unwrap();
+            values.values().windows(2).all(|w| w[0] <= w[1])
+        };
+        let expected = key_slices(&(Arc::new(keys) as arrow::array::ArrayRef), 4).unwrap();
+        let parts = SliceWriter::new(target(Routing::Key { column: 0 }), None).route(&batch).unwrap();
+        assert_eq!(parts.iter().map(|(_, _, part)| part.num_rows()).sum::<usize>(), 1000);
+        for (slice, _, part) in &parts {
+            assert!(sorted(part), "slice {slice}");
+            let keys = part.column(0).as_any().downcast_ref::<arrow::array::Int64Array>().unwrap();
+            assert!(keys.values().iter().all(|&k| expected[k as usize] == *slice), "slice {slice}");
+        }
+        let parts = SliceWriter::new(target(Routing::All), None).route(&batch).unwrap();
+        assert!(parts.iter().all(|(_, _, part)| part.num_rows() == 1000 && sorted(part)));
+    }
+
     /// A large write is stored as full segments of SEGMENT_ROWS rows plus the rest: batches that
     /// straddle a segment's end are split, so no small segment follows each full one.
     #[tokio::test(flavor = "multi_thread")]
