@@ -51,7 +51,7 @@ pub struct RowSink<'a> {
     texts: String,
     chunk: ParsedChunk,
     max_errors: u64,
-    /// Every field is valid UTF-8: the chunk was checked whole ([`RowSink::check_utf8_whole`]).
+    /// Every field is valid UTF-8: the chunk was checked whole ([`RowSink::scan_whole`]).
     utf8_checked: bool,
 }
 
@@ -69,11 +69,13 @@ impl<'a> RowSink<'a> {
         })
     }
 
-    /// Checks the UTF-8 of a whole delimited or CSV chunk at once, so that its fields need no
-    /// check of their own: those formats cut and unquote fields only at the delimiter, quotes,
-    /// backslashes and line ends, and pieces of valid UTF-8 cut at ASCII bytes are valid UTF-8
-    /// too. A chunk that is not valid UTF-8 keeps the per-field check, which names the bad field.
-    pub fn check_utf8_whole(&mut self, data: &[u8]) {
+    /// Reads a whole delimited, CSV or FIXEDWIDTH chunk once before its records are parsed:
+    /// counts its newlines (for the line numbers of the chunks after it) and, for delimited and
+    /// CSV, checks its UTF-8 at once, so that its fields need no check of their own: those
+    /// formats cut and unquote fields only at the delimiter, quotes, backslashes and line ends,
+    /// and pieces of valid UTF-8 cut at ASCII bytes are valid UTF-8 too. A chunk that is not
+    /// valid UTF-8 keeps the per-field check, which names the bad field. Returns the newlines.
+    pub fn scan_whole(&mut self, data: &[u8]) -> u64 {
         let ascii_cuts = self.spec.options.delimiter.is_ascii()
             && match self.spec.format {
                 Format::Csv { quote } => quote.is_ascii(),
@@ -81,7 +83,9 @@ impl<'a> RowSink<'a> {
                 // FIXEDWIDTH cuts by characters; JSON fields are text already.
                 _ => false,
             };
-        self.utf8_checked = ascii_cuts && std::str::from_utf8(data).is_ok();
+        let (utf8, newlines) = scan(data, ascii_cuts);
+        self.utf8_checked = utf8;
+        newlines
     }
 
     /// Whether more rows were rejected than the load tolerates: parsing can stop.
@@ -150,7 +154,7 @@ impl<'a> RowSink<'a> {
     fn decode<'b>(&self, bytes: &'b [u8]) -> Result<Cow<'b, str>, FieldError> {
         if self.utf8_checked {
             // SAFETY: `bytes` is a field of a chunk that is valid UTF-8 as a whole, cut and
-            // unquoted only at ASCII bytes (see `check_utf8_whole`).
+            // unquoted only at ASCII bytes (see `scan_whole`).
             return Ok(Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) }));
         }
         match std::str::from_utf8(bytes) {
@@ -201,5 +205,51 @@ impl<'a> RowSink<'a> {
         }
         self.chunk.lines = lines;
         self.chunk
+    }
+}
+
+/// Bytes checked and counted at a time: few enough to stay in the core's cache from the UTF-8
+/// check to the newline count, so that a chunk is read from memory once, not twice. (Counting
+/// a 32 MB chunk's newlines in a pass of its own, after the parse, was 8% of a CSV parse.)
+const SCAN_BLOCK: usize = 64 * 1024;
+
+/// Whether `data` is valid UTF-8 (`false` without looking when `check_utf8` is not set), and
+/// how many newlines it holds.
+fn scan(data: &[u8], check_utf8: bool) -> (bool, u64) {
+    let (mut valid, mut newlines) = (check_utf8, 0);
+    // Where the bytes not yet found valid start: a character cut at a block's end is checked
+    // with the next block.
+    let mut unchecked = 0;
+    for start in (0..data.len()).step_by(SCAN_BLOCK) {
+        let end = (start + SCAN_BLOCK).min(data.len());
+        if valid {
+            match std::str::from_utf8(&data[unchecked..end]) {
+                Ok(_) => unchecked = end,
+                Err(e) if e.error_len().is_none() && end < data.len() => unchecked += e.valid_up_to(),
+                Err(_) => valid = false,
+            }
+        }
+        newlines += memchr::memchr_iter(b'\n', &data[start..end]).count() as u64;
+    }
+    (valid, newlines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_counts_newlines_and_checks_utf8_across_blocks() {
+        // A two-byte character straddles the first block's end.
+        let mut data = vec![b'a'; SCAN_BLOCK - 1];
+        data.extend_from_slice("é\nx\n".as_bytes());
+        data.extend(std::iter::repeat_n(b'\n', SCAN_BLOCK + 5));
+        assert_eq!(scan(&data, true), (true, SCAN_BLOCK as u64 + 7));
+        assert_eq!(scan(&data, false), (false, SCAN_BLOCK as u64 + 7));
+        // A character cut by the end of the data, or a bad byte, is invalid.
+        assert_eq!(scan(&data[..SCAN_BLOCK], true), (false, 0));
+        data[SCAN_BLOCK + 10] = 0xff;
+        assert_eq!(scan(&data, true).0, false);
+        assert_eq!(scan(b"", true), (true, 0));
     }
 }

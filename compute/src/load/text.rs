@@ -13,7 +13,7 @@ use super::{Format, LoadSpec, Options, ParsedChunk};
 pub fn parse(spec: &LoadSpec, first: bool, data: &[u8], max_errors: u64) -> Result<ParsedChunk, String> {
     let mut sink = RowSink::new(spec, max_errors)?;
     let options = &spec.options;
-    sink.check_utf8_whole(data);
+    let newlines = sink.scan_whole(data);
     let (mut pos, mut line) = (0, 0);
     if first {
         while line < options.ignore_header && pos < data.len() {
@@ -26,7 +26,7 @@ pub fn parse(spec: &LoadSpec, first: bool, data: &[u8], max_errors: u64) -> Resu
         Format::FixedWidth(widths) => fixed_width(&mut sink, options, widths, &data[pos..], line),
         _ => delimited(&mut sink, options, &data[pos..], line),
     }
-    Ok(sink.finish(memchr::memchr_iter(b'\n', data).count() as u64))
+    Ok(sink.finish(newlines))
 }
 
 fn is_blank(line: &[u8]) -> bool {
