@@ -39,6 +39,9 @@ pub struct WriteTarget {
     /// The column id of each field of the written batches, in order.
     pub column_ids: Vec<u32>,
     pub sort_column_ids: Vec<u32>,
+    /// The NOT NULL columns: their segments store no null flags (a Parquet REQUIRED column), and
+    /// a batch holding a NULL in one is rejected rather than stored.
+    pub not_null_column_ids: Vec<u32>,
     /// Column id → ENCODE name.
     pub encodings: Vec<(u32, String)>,
     pub routing: Routing,
@@ -134,7 +137,8 @@ impl SliceWriter {
             None => {
                 let incoming = batch.schema();
                 let fields = self.target.column_ids.iter().zip(incoming.fields()).map(|(id, field)| {
-                    Field::new(column_field_name(*id), field.data_type().clone(), true)
+                    let nullable = !self.target.not_null_column_ids.contains(id);
+                    Field::new(column_field_name(*id), field.data_type().clone(), nullable)
                 });
                 let schema = Arc::new(Schema::new(fields.collect::<Vec<_>>()));
                 self.file_schema = Some(Arc::clone(&schema));
@@ -417,6 +421,7 @@ mod tests {
             table_id: 1,
             column_ids: vec![1, 2],
             sort_column_ids: vec![2],
+            not_null_column_ids: Vec::new(),
             encodings: Vec::new(),
             routing,
             slices: slices.clone(),
@@ -435,6 +440,56 @@ mod tests {
         }
         let parts = SliceWriter::new(target(Routing::All), None).route(&batch).unwrap();
         assert!(parts.iter().all(|(_, _, part)| part.num_rows() == 1000 && sorted(part)));
+    }
+
+    /// A NOT NULL column is stored without null flags (Parquet REQUIRED), the others with them,
+    /// and a NULL in a NOT NULL column is refused rather than stored.
+    #[tokio::test(flavor = "multi_thread")]
+    async fn not_null_columns_are_stored_as_required() {
+        use arrow::datatypes::DataType;
+        use parquet::basic::Repetition;
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(NodeStore::open(dir.path(), 1).unwrap());
+        let target = WriteTarget {
+            xid: 3,
+            table_id: 1,
+            column_ids: vec![1, 2],
+            sort_column_ids: Vec::new(),
+            not_null_column_ids: vec![1],
+            encodings: Vec::new(),
+            routing: Routing::Even { start: 0 },
+            slices: vec![(0, "local".into())],
+        };
+        let schema = Arc::new(Schema::new(vec![Field::new("a", DataType::Int32, true), Field::new("b", DataType::Int32, true)]));
+        let batch = |a: Vec<Option<i32>>| {
+            let b = Int32Array::from(vec![None; a.len()]);
+            RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int32Array::from(a)), Arc::new(b)]).unwrap()
+        };
+        let mut writer = SliceWriter::new(target.clone(), Some(Arc::clone(&store)));
+        writer.write(batch(vec![Some(1), Some(2)])).await.unwrap();
+        assert_eq!(writer.finish().await.unwrap()[&0].rows, 2);
+        let segment = walk(dir.path()).into_iter().find(|p| p.extension().is_some_and(|e| e == "parquet")).unwrap();
+        let reader = SerializedFileReader::new(std::fs::File::open(segment).unwrap()).unwrap();
+        let parquet_schema = reader.metadata().file_metadata().schema_descr_ptr();
+        let repetitions: Vec<Repetition> =
+            parquet_schema.columns().iter().map(|c| c.self_type().get_basic_info().repetition()).collect();
+        assert_eq!(repetitions, vec![Repetition::REQUIRED, Repetition::OPTIONAL]);
+
+        let mut writer = SliceWriter::new(target, Some(store));
+        let refused = writer.write(batch(vec![Some(1), None])).await.unwrap_err();
+        assert!(refused.message.contains("non-nullable"), "{refused}");
+    }
+
+    fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .flat_map(|entry| {
+                let path = entry.unwrap().path();
+                if path.is_dir() { walk(&path) } else { vec![path] }
+            })
+            .collect()
     }
 
     /// A large write is stored as full segments of SEGMENT_ROWS rows plus the rest: batches that

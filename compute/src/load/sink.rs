@@ -113,7 +113,11 @@ impl<'a> RowSink<'a> {
         let mut position = 0;
         for column in 0..columns {
             if column >= fields.count() {
-                self.values.push(Value::Null);
+                // FILLRECORD: a missing field is NULL, which a NOT NULL column rejects.
+                match self.converter.convert(column, None, true, &mut self.texts) {
+                    Ok(value) => self.values.push(value),
+                    Err(e) => return self.reject(line, raw, column, position, String::new(), e),
+                }
                 continue;
             }
             let bytes = fields.field(column);

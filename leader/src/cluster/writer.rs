@@ -38,6 +38,7 @@ pub fn write_target(cluster: &Cluster, table: &TableDef, xid: u64) -> WriteTarge
         table_id: u64::from(table.oid),
         column_ids: table.columns.iter().map(|c| c.id).collect(),
         sort_column_ids: table.sort_column_ids(),
+        not_null_column_ids: table.columns.iter().filter(|c| c.not_null).map(|c| c.id).collect(),
         encodings: table.columns.iter().map(|c| (c.id, c.encoding.clone())).collect(),
         routing,
         slices: slices

@@ -154,6 +154,14 @@ async fn conversion_options() {
     client.batch_execute("TRUNCATE s").await.unwrap();
     assert_eq!(copy(&client, "COPY s FROM 's3://opts/short.txt' FILLRECORD").await, 2);
     assert_eq!(rows(&client, "SELECT count(*) FROM s WHERE a IS NULL AND b IS NULL").await, vec![row(&["1"])]);
+    // A field FILLRECORD fills is NULL, which a NOT NULL column rejects as a missing value.
+    client.batch_execute("CREATE TABLE filled (id INT, a VARCHAR(20) NOT NULL)").await.unwrap();
+    assert_eq!(copy(&client, "COPY filled FROM 's3://opts/short.txt' FILLRECORD MAXERROR 1").await, 1);
+    assert_eq!(
+        rows(&client, "SELECT line_number, colname, err_code FROM stl_load_errors WHERE query = pg_last_copy_id()").await,
+        vec![row(&["2", "a", "1213"])]
+    );
+    assert_eq!(rows(&client, "SELECT id, a FROM filled").await, vec![row(&["1", "a"])]);
     client.batch_execute("TRUNCATE s").await.unwrap();
     assert_eq!(copy(&client, "COPY s (id, a) FROM 's3://opts/inv.txt' ACCEPTINVCHARS AS '^'").await, 1);
     assert_eq!(rows(&client, "SELECT a FROM s").await, vec![row(&["ok^"])]);

@@ -110,4 +110,22 @@ async fn version_1_data_stays_readable() {
         .unwrap()
         .get(0);
     assert!(id > 4, "identity values are not reused: {id}");
+    // The fixture's segments store the NOT NULL column `customer` with null flags (Parquet
+    // OPTIONAL), new segments without (REQUIRED): scans, UPDATE and DELETE read both.
+    client
+        .batch_execute(
+            "UPDATE shop.orders SET amount = 1.25 WHERE customer IN ('ann', 'eve');
+             DELETE FROM shop.orders WHERE customer = 'dan'",
+        )
+        .await
+        .unwrap();
+    let rows = client
+        .query("SELECT customer, amount::TEXT FROM shop.orders ORDER BY customer", &[])
+        .await
+        .unwrap();
+    let got: Vec<(String, Option<String>)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        got,
+        vec![("ann".into(), Some("1.25".into())), ("cid".into(), None), ("eve".into(), Some("1.25".into()))]
+    );
 }
