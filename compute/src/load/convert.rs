@@ -160,7 +160,7 @@ impl<'a> Converter<'a> {
 
     fn parse(&self, kind: ColumnKind, text: &str, texts: &mut String) -> Result<Value, FieldError> {
         // Text columns keep their blanks (fit_text applies TRIMBLANKS): no trimming for them.
-        let trimmed = if kind.is_character() { text } else { text.trim() };
+        let trimmed = if kind.is_character() { text } else { trim(text) };
         let invalid = |code: i32, what: &str| field_error(code, format!("Invalid {what}, Value '{text}'"));
         match kind {
             ColumnKind::SmallInt | ColumnKind::Integer | ColumnKind::BigInt => {
@@ -242,6 +242,18 @@ impl<'a> Converter<'a> {
         let start = texts.len();
         texts.push_str(value);
         Ok(Value::Text(start..texts.len()))
+    }
+}
+
+/// `text` without leading and trailing whitespace. Nearly every field has none, and looking at
+/// its two ends is far cheaper than `str::trim`, which measured 3% of parsing a CSV file.
+fn trim(text: &str) -> &str {
+    // Whitespace is a space, a control character or a multi-byte one: none is ASCII-graphic.
+    let maybe_blank = |b: Option<&u8>| b.is_some_and(|b| !b.is_ascii_graphic());
+    if maybe_blank(text.as_bytes().first()) || maybe_blank(text.as_bytes().last()) {
+        text.trim()
+    } else {
+        text
     }
 }
 
