@@ -24,7 +24,7 @@ use crate::error::{Result, StorageError};
 use crate::fsio;
 use crate::manifest::{DeleteEntry, SegmentEntry, TableManifest};
 use crate::mvcc::{Snapshot, Stamp};
-use crate::segment::{sort_key_fields, sorted_segments, write_segment};
+use crate::segment::{SortedRows, sort_key_fields, write_segment};
 use crate::snapshot::SliceImage;
 
 /// Rows per segment: a load larger than this becomes several segments, each sorted on its own.
@@ -264,16 +264,16 @@ impl NodeStore {
         }
         let key = (self.local_slice(spec.slice)?, spec.table_id);
         let sort_key = sort_key_fields(spec.column_ids, spec.sort_column_ids);
-        let segments = sorted_segments(batches, &sort_key, SEGMENT_ROWS)?;
+        let sorted = SortedRows::new(batches, &sort_key)?;
         let table = self.table_slice(key, true)?.expect("created");
         let mut table = table.lock().unwrap();
         let mut new_entries = Vec::new();
-        for chunk in segments {
+        for start in (0..rows).step_by(SEGMENT_ROWS) {
             let id = table.manifest.next_segment_id;
             table.manifest.next_segment_id += 1;
             let file = format!("s{id}.parquet");
-            let written =
-                write_segment(&table.dir.join(&file), &chunk, spec.column_ids, spec.encodings)?;
+            let pieces = sorted.pieces(start..rows.min(start + SEGMENT_ROWS));
+            let written = write_segment(&table.dir.join(&file), &sorted.schema(), pieces, spec.column_ids, spec.encodings)?;
             summary.rows += written.rows;
             summary.bytes += written.bytes;
             summary.segments += 1;

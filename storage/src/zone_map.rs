@@ -139,27 +139,71 @@ pub(crate) fn compute_zone_maps(batch: &RecordBatch, column_ids: &[u32]) -> Resu
         .collect()
 }
 
-/// The zone maps of `batch`, just written as a Parquet file described by `metadata`: taken from
-/// the minimum and maximum the writer kept for each row group rather than from another pass over
-/// the rows, which was a tenth of a Parquet load's CPU time. Floating-point columns are still
-/// scanned: Parquet's statistics leave NaN out, and NaN sorts above every number here as in
-/// PostgreSQL, so its maximum would be too small to prune with. A maximum the writer truncated is
-/// left unknown, as a scan leaves a long string's.
-pub fn zone_maps_of_written(batch: &RecordBatch, column_ids: &[u32], metadata: &ParquetMetaData) -> Result<Vec<ColumnZone>> {
-    let schema = batch.schema();
+/// What a segment's zone maps need from its rows besides the Parquet statistics, gathered piece
+/// by piece as the rows are written: each column's null count, and the minimum and maximum of the
+/// floating-point columns, whose statistics leave NaN out (see [`zone_maps_of_written`]).
+pub struct WrittenRows {
+    null_counts: Vec<u64>,
+    /// A floating-point column's running minimum and maximum; `None` for other columns.
+    floats: Vec<Option<(MinAccumulator, MaxAccumulator)>>,
+}
+
+impl WrittenRows {
+    pub fn new(schema: &SchemaRef) -> Result<WrittenRows> {
+        let floats = schema
+            .fields()
+            .iter()
+            .map(|field| {
+                let data_type = field.data_type();
+                Ok(match data_type.is_floating() {
+                    true => Some((MinAccumulator::try_new(data_type)?, MaxAccumulator::try_new(data_type)?)),
+                    false => None,
+                })
+            })
+            .collect::<Result<_>>()?;
+        Ok(WrittenRows {
+            null_counts: vec![0; schema.fields().len()],
+            floats,
+        })
+    }
+
+    /// Takes in rows about to be written.
+    pub fn add(&mut self, batch: &RecordBatch) -> Result<()> {
+        for ((array, nulls), float) in batch.columns().iter().zip(&mut self.null_counts).zip(&mut self.floats) {
+            *nulls += array.null_count() as u64;
+            if let Some((min, max)) = float {
+                min.update_batch(std::slice::from_ref(array))?;
+                max.update_batch(std::slice::from_ref(array))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The zone maps of a segment just written as a Parquet file described by `metadata`, with
+/// `schema`: taken from the minimum and maximum the writer kept for each row group rather than
+/// from another pass over the rows, which was a tenth of a Parquet load's CPU time. Floating-point
+/// columns come from `rows` instead: Parquet's statistics leave NaN out, and NaN sorts above every
+/// number here as in PostgreSQL, so its maximum would be too small to prune with. A maximum the
+/// writer truncated is left unknown, as a scan leaves a long string's.
+pub fn zone_maps_of_written(
+    schema: &SchemaRef,
+    rows: WrittenRows,
+    column_ids: &[u32],
+    metadata: &ParquetMetaData,
+) -> Result<Vec<ColumnZone>> {
     let parquet_schema = metadata.file_metadata().schema_descr();
     let row_groups = metadata.row_groups();
-    batch
-        .columns()
+    schema
+        .fields()
         .iter()
-        .zip(schema.fields())
         .zip(column_ids)
-        .map(|((array, field), &column_id)| {
-            let null_count = array.null_count() as u64;
-            if field.data_type().is_floating() {
-                return column_zone(column_id, array, array, null_count);
+        .zip(rows.null_counts.into_iter().zip(rows.floats))
+        .map(|((field, &column_id), (null_count, float))| {
+            if let Some((mut min, mut max)) = float {
+                return zone(column_id, &mut min, &mut max, null_count);
             }
-            let statistics = StatisticsConverter::try_new(field.name(), &schema, parquet_schema)?;
+            let statistics = StatisticsConverter::try_new(field.name(), schema, parquet_schema)?;
             let mins = statistics.row_group_mins(row_groups)?;
             let maxes = statistics.row_group_maxes(row_groups)?;
             let exact = statistics.row_group_is_max_value_exact(row_groups)?;
@@ -178,6 +222,10 @@ fn column_zone(column_id: u32, mins: &ArrayRef, maxes: &ArrayRef, null_count: u6
     let mut max = MaxAccumulator::try_new(maxes.data_type())?;
     min.update_batch(std::slice::from_ref(mins))?;
     max.update_batch(std::slice::from_ref(maxes))?;
+    zone(column_id, &mut min, &mut max, null_count)
+}
+
+fn zone(column_id: u32, min: &mut MinAccumulator, max: &mut MaxAccumulator, null_count: u64) -> Result<ColumnZone> {
     Ok(ColumnZone {
         column_id,
         min: ZoneValue::from_scalar(&min.evaluate()?, false),
