@@ -3,22 +3,15 @@
 //! (1204 overflow, 1205 date, 1206 timestamp, 1207 digit, 1208 float, 1209 decimal, 1210 boolean,
 //! 1213 NOT NULL) with a reason naming the value when a field does not fit its column.
 //!
-//! A row's fields are all converted before any is appended, so a rejected row leaves no partial
-//! values behind in the column builders.
+//! A converted value goes straight into its column of the batch being filled ([`Column`]); a row
+//! rejected partway is dropped from the columns again by the caller.
 
-use std::ops::Range;
-use std::sync::Arc;
-
-use arrow::array::{
-    ArrayBuilder, ArrayRef, AsArray, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
-    Int16Builder, Int32Builder, Int64Builder, RecordBatch, StringBuilder, Time64MicrosecondBuilder,
-    TimestampMicrosecondBuilder,
-};
 use arrow::compute::kernels::cast_utils::parse_decimal;
-use arrow::datatypes::{DataType, Decimal128Type, SchemaRef, TimeUnit};
+use arrow::datatypes::{DataType, Decimal128Type, TimeUnit};
 
+use super::columns::Column;
 use super::datetime::Formats;
-use super::{BATCH_ROWS, LoadSpec};
+use super::LoadSpec;
 
 /// Timestamps with a time zone are stored in UTC, marked with this zone (as the catalog does).
 pub const UTC: &str = "+00:00";
@@ -92,21 +85,6 @@ impl ColumnKind {
     }
 }
 
-/// A converted field.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Null,
-    Int(i64),
-    Decimal(i128),
-    Float(f64),
-    Bool(bool),
-    /// Where the value is in the row's text buffer: a row's text values share one buffer,
-    /// reused row after row, rather than allocating a string each.
-    Text(Range<usize>),
-    Date(i32),
-    Micros(i64),
-}
-
 /// Why a field could not be converted: an STL_LOAD_ERRORS code and reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
@@ -136,10 +114,10 @@ impl<'a> Converter<'a> {
         })
     }
 
-    /// Converts `field` for column `index`. `None` is a missing value (SQL NULL); text fields pass
-    /// through NULL AS and the empty/blank rules first when `text_nulls` is set. A text value is
-    /// appended to `texts`, the row's text buffer.
-    pub fn convert(&self, index: usize, field: Option<&str>, text_nulls: bool, texts: &mut String) -> Result<Value, FieldError> {
+    /// Converts `field` for column `index` and appends it to `out`, that column of the batch
+    /// being filled. `None` is a missing value (SQL NULL); text fields pass through NULL AS and
+    /// the empty/blank rules first when `text_nulls` is set.
+    pub fn convert(&self, index: usize, field: Option<&str>, text_nulls: bool, out: &mut Column) -> Result<(), FieldError> {
         let column = &self.spec.columns[index];
         let options = &self.spec.options;
         let value = match field {
@@ -153,12 +131,13 @@ impl<'a> Converter<'a> {
             if column.not_null {
                 return Err(field_error(1213, format!("Missing data for not-null field {}", column.name)));
             }
-            return Ok(Value::Null);
+            out.push_null();
+            return Ok(());
         };
-        self.parse(column.kind, text, texts)
+        self.parse(column.kind, text, out)
     }
 
-    fn parse(&self, kind: ColumnKind, text: &str, texts: &mut String) -> Result<Value, FieldError> {
+    fn parse(&self, kind: ColumnKind, text: &str, out: &mut Column) -> Result<(), FieldError> {
         // Text columns keep their blanks (fit_text applies TRIMBLANKS): no trimming for them.
         let trimmed = if kind.is_character() { text } else { trim(text) };
         let invalid = |code: i32, what: &str| field_error(code, format!("Invalid {what}, Value '{text}'"));
@@ -170,7 +149,10 @@ impl<'a> Converter<'a> {
                     _ => (i64::MIN, i64::MAX),
                 };
                 match trimmed.parse::<i64>() {
-                    Ok(v) if (min..=max).contains(&v) => Ok(Value::Int(v)),
+                    Ok(v) if (min..=max).contains(&v) => {
+                        out.push_int(v);
+                        Ok(())
+                    }
                     Ok(_) => Err(field_error(1204, format!("Overflow for type {}, Value '{text}'", kind.type_name()))),
                     Err(e) if matches!(e.kind(), std::num::IntErrorKind::PosOverflow | std::num::IntErrorKind::NegOverflow) => {
                         Err(field_error(1204, format!("Overflow for type {}, Value '{text}'", kind.type_name())))
@@ -180,7 +162,7 @@ impl<'a> Converter<'a> {
             }
             ColumnKind::Decimal { precision, scale } => plain_decimal(trimmed.as_bytes(), precision, scale)
                 .map_or_else(|| parse_decimal::<Decimal128Type>(trimmed, precision, scale), Ok)
-                .map(Value::Decimal)
+                .map(|v| out.push_decimal(v))
                 .map_err(|e| {
                     if e.to_string().contains("precision") || e.to_string().contains("too large") {
                         field_error(1204, format!("Numeric overflow for numeric({precision},{scale}), Value '{text}'"))
@@ -190,35 +172,36 @@ impl<'a> Converter<'a> {
                 }),
             ColumnKind::Real | ColumnKind::Double => trimmed
                 .parse::<f64>()
-                .map(Value::Float)
+                .map(|v| out.push_float(v))
                 .map_err(|_| invalid(1208, "float")),
             ColumnKind::Boolean => match trimmed.to_ascii_lowercase().as_str() {
-                "t" | "true" | "1" | "y" | "yes" | "on" => Ok(Value::Bool(true)),
-                "f" | "false" | "0" | "n" | "no" | "off" => Ok(Value::Bool(false)),
+                "t" | "true" | "1" | "y" | "yes" | "on" => Ok(true),
+                "f" | "false" | "0" | "n" | "no" | "off" => Ok(false),
                 _ => Err(invalid(1210, "boolean")),
-            },
-            ColumnKind::Char(length) | ColumnKind::Varchar(length) => self.fit_text(kind, length, text, texts),
+            }
+            .map(|v| out.push_bool(v)),
+            ColumnKind::Char(length) | ColumnKind::Varchar(length) => self.fit_text(kind, length, text).map(|v| out.push_text(v)),
             ColumnKind::Date => self
                 .formats
                 .date(trimmed)
-                .map(Value::Date)
+                .map(|v| out.push_date(v))
                 .ok_or_else(|| invalid(1205, "date format")),
             ColumnKind::Timestamp | ColumnKind::Timestamptz => self
                 .formats
                 .timestamp(trimmed)
-                .map(Value::Micros)
+                .map(|v| out.push_micros(v))
                 .ok_or_else(|| invalid(1206, "timestamp format")),
             ColumnKind::Time => self
                 .formats
                 .time(trimmed)
-                .map(Value::Micros)
+                .map(|v| out.push_micros(v))
                 .ok_or_else(|| invalid(1206, "time format")),
         }
     }
 
     /// Applies TRIMBLANKS, CHAR's trailing blanks and the byte length (TRUNCATECOLUMNS cuts at
     /// the last whole character that fits).
-    fn fit_text(&self, kind: ColumnKind, length: u32, text: &str, texts: &mut String) -> Result<Value, FieldError> {
+    fn fit_text<'t>(&self, kind: ColumnKind, length: u32, text: &'t str) -> Result<&'t str, FieldError> {
         let options = &self.spec.options;
         let mut value = if options.trim_blanks || matches!(kind, ColumnKind::Char(_)) {
             text.trim_end_matches(' ')
@@ -239,9 +222,7 @@ impl<'a> Converter<'a> {
             }
             value = &value[..end];
         }
-        let start = texts.len();
-        texts.push_str(value);
-        Ok(Value::Text(start..texts.len()))
+        Ok(value)
     }
 }
 
@@ -284,149 +265,6 @@ fn plain_decimal(text: &[u8], precision: u8, scale: i8) -> Option<i128> {
     }
     value *= 10i128.pow((scale - fraction.len()) as u32);
     Some(if negative { -value } else { value })
-}
-
-/// Appends converted rows to Arrow builders of the target columns.
-pub struct Batcher {
-    schema: SchemaRef,
-    kinds: Vec<ColumnKind>,
-    builders: Vec<ColumnBuilder>,
-    rows: usize,
-}
-
-/// Text bytes per value a batch's builders first make room for; later batches make room for
-/// what the batch before them held.
-const TEXT_BYTES_GUESS: usize = 16;
-
-impl Batcher {
-    pub fn new(spec: &LoadSpec) -> Batcher {
-        let kinds: Vec<ColumnKind> = spec.columns.iter().map(|c| c.kind).collect();
-        let builders = kinds.iter().map(|kind| ColumnBuilder::new(*kind, BATCH_ROWS * TEXT_BYTES_GUESS)).collect();
-        Batcher {
-            schema: spec.schema(),
-            kinds,
-            builders,
-            rows: 0,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        self.rows
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.rows == 0
-    }
-
-    /// Appends a row whose text values are ranges of `texts`.
-    pub fn push(&mut self, values: &[Value], texts: &str) {
-        for (builder, value) in self.builders.iter_mut().zip(values) {
-            builder.append(value, texts);
-        }
-        self.rows += 1;
-    }
-
-    /// The rows pushed so far, as a batch. The builders start over with room for a full batch,
-    /// so they never grow (and copy) value by value: a load fills millions of rows.
-    pub fn finish(&mut self) -> RecordBatch {
-        let columns: Vec<ArrayRef> = self
-            .builders
-            .iter_mut()
-            .zip(&self.kinds)
-            .map(|(builder, kind)| {
-                let column = builder.as_builder().finish();
-                let text_bytes = column.as_string_opt::<i32>().map_or(0, |texts| texts.value_data().len());
-                *builder = ColumnBuilder::new(*kind, text_bytes + text_bytes / 8);
-                column
-            })
-            .collect();
-        self.rows = 0;
-        RecordBatch::try_new(Arc::clone(&self.schema), columns).expect("builders match the schema")
-    }
-}
-
-/// One column's builder, typed, so appending a value is a match rather than a chain of
-/// downcasts: it runs for every field of a load.
-enum ColumnBuilder {
-    Int16(Int16Builder),
-    Int32(Int32Builder),
-    Int64(Int64Builder),
-    Decimal(Decimal128Builder),
-    Float32(Float32Builder),
-    Float64(Float64Builder),
-    Boolean(BooleanBuilder),
-    Text(StringBuilder),
-    Date(Date32Builder),
-    Timestamp(TimestampMicrosecondBuilder),
-    Time(Time64MicrosecondBuilder),
-}
-
-impl ColumnBuilder {
-    /// A builder with room for a batch of [`BATCH_ROWS`] values (and `text_bytes` of text).
-    fn new(kind: ColumnKind, text_bytes: usize) -> ColumnBuilder {
-        let rows = BATCH_ROWS;
-        match kind {
-            ColumnKind::SmallInt => ColumnBuilder::Int16(Int16Builder::with_capacity(rows)),
-            ColumnKind::Integer => ColumnBuilder::Int32(Int32Builder::with_capacity(rows)),
-            ColumnKind::BigInt => ColumnBuilder::Int64(Int64Builder::with_capacity(rows)),
-            ColumnKind::Decimal { precision, scale } => ColumnBuilder::Decimal(
-                Decimal128Builder::with_capacity(rows)
-                    .with_precision_and_scale(precision, scale)
-                    .expect("valid decimal type"),
-            ),
-            ColumnKind::Real => ColumnBuilder::Float32(Float32Builder::with_capacity(rows)),
-            ColumnKind::Double => ColumnBuilder::Float64(Float64Builder::with_capacity(rows)),
-            ColumnKind::Boolean => ColumnBuilder::Boolean(BooleanBuilder::with_capacity(rows)),
-            ColumnKind::Char(_) | ColumnKind::Varchar(_) => ColumnBuilder::Text(StringBuilder::with_capacity(rows, text_bytes)),
-            ColumnKind::Date => ColumnBuilder::Date(Date32Builder::with_capacity(rows)),
-            ColumnKind::Timestamp => ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows)),
-            ColumnKind::Timestamptz => {
-                ColumnBuilder::Timestamp(TimestampMicrosecondBuilder::with_capacity(rows).with_timezone(UTC))
-            }
-            ColumnKind::Time => ColumnBuilder::Time(Time64MicrosecondBuilder::with_capacity(rows)),
-        }
-    }
-
-    /// Appends `value` (converted for this column, or NULL).
-    fn append(&mut self, value: &Value, texts: &str) {
-        match self {
-            ColumnBuilder::Int16(b) => b.append_option(int(value).map(|v| v as i16)),
-            ColumnBuilder::Int32(b) => b.append_option(int(value).map(|v| v as i32)),
-            ColumnBuilder::Int64(b) => b.append_option(int(value)),
-            ColumnBuilder::Decimal(b) => b.append_option(if let Value::Decimal(v) = value { Some(*v) } else { None }),
-            ColumnBuilder::Float32(b) => b.append_option(if let Value::Float(v) = value { Some(*v as f32) } else { None }),
-            ColumnBuilder::Float64(b) => b.append_option(if let Value::Float(v) = value { Some(*v) } else { None }),
-            ColumnBuilder::Boolean(b) => b.append_option(if let Value::Bool(v) = value { Some(*v) } else { None }),
-            ColumnBuilder::Text(b) => b.append_option(if let Value::Text(r) = value { Some(&texts[r.clone()]) } else { None }),
-            ColumnBuilder::Date(b) => b.append_option(if let Value::Date(v) = value { Some(*v) } else { None }),
-            ColumnBuilder::Timestamp(b) => b.append_option(micros(value)),
-            ColumnBuilder::Time(b) => b.append_option(micros(value)),
-        }
-    }
-
-    fn as_builder(&mut self) -> &mut dyn ArrayBuilder {
-        match self {
-            ColumnBuilder::Int16(b) => b,
-            ColumnBuilder::Int32(b) => b,
-            ColumnBuilder::Int64(b) => b,
-            ColumnBuilder::Decimal(b) => b,
-            ColumnBuilder::Float32(b) => b,
-            ColumnBuilder::Float64(b) => b,
-            ColumnBuilder::Boolean(b) => b,
-            ColumnBuilder::Text(b) => b,
-            ColumnBuilder::Date(b) => b,
-            ColumnBuilder::Timestamp(b) => b,
-            ColumnBuilder::Time(b) => b,
-        }
-    }
-}
-
-fn int(value: &Value) -> Option<i64> {
-    if let Value::Int(v) = value { Some(*v) } else { None }
-}
-
-fn micros(value: &Value) -> Option<i64> {
-    if let Value::Micros(v) = value { Some(*v) } else { None }
 }
 
 #[cfg(test)]

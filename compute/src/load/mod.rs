@@ -7,6 +7,7 @@
 //! bytes already fetched, so callers run it on blocking threads, many chunks at a time.
 
 pub mod compression;
+pub mod columns;
 pub mod convert;
 pub mod datetime;
 pub mod json;

@@ -4,7 +4,8 @@
 
 use std::borrow::Cow;
 
-use super::convert::{Batcher, Converter, FieldError, Value};
+use super::columns::Batcher;
+use super::convert::{Converter, FieldError};
 use super::{BATCH_ROWS, Format, LoadSpec, ParsedChunk, RowError};
 
 /// A text record's fields, however its format holds them, so no format builds a vector of
@@ -45,10 +46,6 @@ pub struct RowSink<'a> {
     spec: &'a LoadSpec,
     converter: Converter<'a>,
     batcher: Batcher,
-    /// The values of the row being converted, reused row after row.
-    values: Vec<Value>,
-    /// The text values of the row being converted.
-    texts: String,
     chunk: ParsedChunk,
     max_errors: u64,
     /// Every field is valid UTF-8: the chunk was checked whole ([`RowSink::scan_whole`]).
@@ -61,8 +58,6 @@ impl<'a> RowSink<'a> {
             spec,
             converter: Converter::new(spec)?,
             batcher: Batcher::new(spec),
-            values: Vec::with_capacity(spec.columns.len()),
-            texts: String::new(),
             chunk: ParsedChunk::default(),
             max_errors,
             utf8_checked: false,
@@ -108,15 +103,12 @@ impl<'a> RowSink<'a> {
         if let Some((code, reason, column, position, value)) = rejected {
             return self.reject(line, raw, column, position, value, FieldError { code, reason });
         }
-        self.values.clear();
-        self.texts.clear();
         let mut position = 0;
         for column in 0..columns {
             if column >= fields.count() {
                 // FILLRECORD: a missing field is NULL, which a NOT NULL column rejects.
-                match self.converter.convert(column, None, true, &mut self.texts) {
-                    Ok(value) => self.values.push(value),
-                    Err(e) => return self.reject(line, raw, column, position, String::new(), e),
+                if let Err(e) = self.converter.convert(column, None, true, self.batcher.column(column)) {
+                    return self.reject(line, raw, column, position, String::new(), e);
                 }
                 continue;
             }
@@ -125,9 +117,8 @@ impl<'a> RowSink<'a> {
                 Ok(text) => text,
                 Err(e) => return self.reject(line, raw, column, position, String::from_utf8_lossy(bytes).into_owned(), e),
             };
-            match self.converter.convert(column, Some(text.as_ref()), true, &mut self.texts) {
-                Ok(value) => self.values.push(value),
-                Err(e) => return self.reject(line, raw, column, position, text.into_owned(), e),
+            if let Err(e) = self.converter.convert(column, Some(text.as_ref()), true, self.batcher.column(column)) {
+                return self.reject(line, raw, column, position, text.into_owned(), e);
             }
             position += bytes.len() + 1;
         }
@@ -136,15 +127,10 @@ impl<'a> RowSink<'a> {
 
     /// A record whose fields are already text (`None`: absent or null).
     pub fn value_row(&mut self, line: u64, raw: &str, fields: &[Option<String>]) {
-        self.values.clear();
-        self.texts.clear();
         for (column, field) in fields.iter().enumerate() {
-            match self.converter.convert(column, field.as_deref(), false, &mut self.texts) {
-                Ok(value) => self.values.push(value),
-                Err(e) => {
-                    let value = field.clone().unwrap_or_default();
-                    return self.reject(line, raw.as_bytes(), column, 0, value, e);
-                }
+            if let Err(e) = self.converter.convert(column, field.as_deref(), false, self.batcher.column(column)) {
+                let value = field.clone().unwrap_or_default();
+                return self.reject(line, raw.as_bytes(), column, 0, value, e);
             }
         }
         self.push();
@@ -180,14 +166,16 @@ impl<'a> RowSink<'a> {
     }
 
     fn push(&mut self) {
-        self.batcher.push(&self.values, &self.texts);
+        self.batcher.end_row();
         self.chunk.rows += 1;
         if self.batcher.len() >= BATCH_ROWS {
             self.chunk.batches.push(self.batcher.finish());
         }
     }
 
+    /// Rejects the record being converted: what it appended to the batch is dropped.
     fn reject(&mut self, line: u64, raw: &[u8], column: usize, position: usize, value: String, error: FieldError) {
+        self.batcher.drop_row();
         let target = &self.spec.columns[column.min(self.spec.columns.len() - 1)];
         let raw = String::from_utf8_lossy(raw);
         self.chunk.errors.push(RowError {

@@ -383,6 +383,19 @@ mod tests {
         }
     }
 
+    /// A record rejected partway leaves nothing in the batch: the values its fields before the
+    /// bad one appended are dropped again.
+    #[test]
+    fn rejected_records_leave_no_values_behind() {
+        use arrow::array::AsArray;
+        use arrow::datatypes::Int32Type;
+        let parsed = parse(&csv_spec(), true, b"5,x\n1,abcdefghijkl\nz,q\n7,y\n", 100).unwrap();
+        assert_eq!(parsed.errors.iter().map(|e| e.err_code).collect::<Vec<_>>(), vec![1204, 1207]);
+        let batch = &parsed.batches[0];
+        assert_eq!(batch.column(0).as_primitive::<Int32Type>().values().to_vec(), vec![5, 7]);
+        assert_eq!(batch.column(1).as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("x"), Some("y")]);
+    }
+
     #[test]
     fn csv_fields_keep_their_positions() {
         assert_eq!(rejections("1,abcdefghijkl\n\"22\",\"x\"\"y\",z\n5\n"), vec![(1, 2, 1204), (2, 7, 1202), (3, 1, 1214)]);
