@@ -20,6 +20,10 @@ use super::{BATCH_ROWS, LoadSpec};
 /// the batch before them held.
 const TEXT_BYTES_GUESS: usize = 16;
 
+/// A batch ends early once a text column holds this much: Arrow's string offsets are `i32`, and
+/// a row adds at most 64 KB to a column (VARCHAR's limit), so a column never reaches 2 GB.
+const TEXT_BATCH_BYTES: usize = 1 << 30;
+
 /// The rows converted so far, column by column.
 pub struct Batcher {
     schema: SchemaRef,
@@ -41,6 +45,13 @@ impl Batcher {
 
     pub fn len(&self) -> usize {
         self.rows
+    }
+
+    /// Whether the batch should end here: it has [`BATCH_ROWS`] rows, or a text column is near
+    /// what its offsets can address.
+    pub fn is_full(&self) -> bool {
+        self.rows >= BATCH_ROWS
+            || self.columns.iter().any(|c| matches!(&c.values, Values::Text { bytes, .. } if bytes.len() >= TEXT_BATCH_BYTES))
     }
 
     pub fn is_empty(&self) -> bool {
@@ -137,7 +148,7 @@ impl Column {
             Values::Float32(v) => v.push(0.0),
             Values::Float64(v) => v.push(0.0),
             Values::Boolean(v) => v.append(false),
-            Values::Text { bytes, offsets } => offsets.push(bytes.len() as i32),
+            Values::Text { bytes, offsets } => offsets.push(i32::try_from(bytes.len()).expect("batches end before their text outgrows i32 offsets")),
         }
     }
 
@@ -177,7 +188,7 @@ impl Column {
         self.validity.append_non_null();
         let Values::Text { bytes, offsets } = &mut self.values else { unreachable!("text for a column of {:?}", self.kind) };
         bytes.extend_from_slice(value.as_bytes());
-        offsets.push(bytes.len() as i32);
+        offsets.push(i32::try_from(bytes.len()).expect("batches end before their text outgrows i32 offsets"));
     }
 
     /// Days since 1970-01-01.

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::columns::Batcher;
 use super::convert::{Converter, FieldError};
-use super::{BATCH_ROWS, Format, LoadSpec, ParsedChunk, RowError};
+use super::{Format, LoadSpec, ParsedChunk, RowError};
 
 /// A text record's fields, however its format holds them, so no format builds a vector of
 /// field slices per record: parsing runs for millions of records per load.
@@ -168,7 +168,7 @@ impl<'a> RowSink<'a> {
     fn push(&mut self) {
         self.batcher.end_row();
         self.chunk.rows += 1;
-        if self.batcher.len() >= BATCH_ROWS {
+        if self.batcher.is_full() {
             self.chunk.batches.push(self.batcher.finish());
         }
     }
