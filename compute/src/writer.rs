@@ -157,7 +157,7 @@ impl SliceWriter {
     /// Splits `batch` into each slice's part. The parts go out sorted by the table's sort key:
     /// taking a part in that order costs no more than taking it at all, and it makes the slice's
     /// sort of a whole segment gather from a few sorted runs rather than from rows all over
-    /// memory, which measured as a fifth of a load's CPU time (see `sorted_segments`).
+    /// memory, which measured as a fifth of a load's CPU time (see `SortedRows`).
     fn route(&self, batch: &RecordBatch) -> Result<Vec<(u32, String, RecordBatch)>, WriteError> {
         let slices = &self.target.slices;
         let order = sort_order(batch, &self.sort_key).map_err(WriteError::of_rows)?;

@@ -87,7 +87,6 @@ impl Batcher {
 /// it runs for every field of a load.
 pub struct Column {
     kind: ColumnKind,
-    data_type: DataType,
     values: Values,
     validity: NullBufferBuilder,
 }
@@ -132,7 +131,6 @@ impl Column {
         };
         Column {
             kind,
-            data_type: kind.arrow_type(),
             values,
             validity: NullBufferBuilder::new(rows),
         }
@@ -228,9 +226,8 @@ impl Column {
             Values::Text { bytes, .. } => bytes.len() + bytes.len() / 8,
             _ => 0,
         };
-        let Column {
-            data_type, values, mut validity, ..
-        } = std::mem::replace(self, Column::new(self.kind, text_bytes));
+        let data_type = self.kind.arrow_type();
+        let Column { values, mut validity, .. } = std::mem::replace(self, Column::new(self.kind, text_bytes));
         let nulls = validity.finish();
         match values {
             Values::Int16(v) => primitive(data_type, v, nulls),
