@@ -107,9 +107,13 @@ pub struct NodeStore {
 }
 
 impl NodeStore {
-    /// Opens (or creates, with `slice_count` slices) the store under `root`.
+    /// Opens (or creates, with `slice_count` slices) the store under `root`. The store keeps
+    /// `root` as an absolute path: scans hand segment paths to DataFusion's object store, which
+    /// reads a relative one (`./blueshift-data/...`, the default data directory) as a URL path
+    /// and finds no file.
     pub fn open(root: &Path, slice_count: u32) -> Result<NodeStore> {
         fsio::create_dir_durable(root)?;
+        let root = &root.canonicalize().map_err(StorageError::io(root))?;
         let identity_path = root.join("node.json");
         let identity = if identity_path.exists() {
             let bytes = fs::read(&identity_path).map_err(StorageError::io(&identity_path))?;
@@ -666,6 +670,19 @@ mod tests {
             sort_column_ids: &[1],
             encodings: &NO_ENCODINGS,
         }
+    }
+
+    /// A store opened at a relative path hands out absolute segment paths.
+    #[test]
+    fn segment_paths_are_absolute_for_a_relative_root() {
+        let dir = tempfile::tempdir_in(".").unwrap();
+        let relative = Path::new(".").join(dir.path().file_name().unwrap()).join("node");
+        let store = NodeStore::open(&relative, 1).unwrap();
+        store.attach("c", 0, 0).unwrap();
+        store.write(&spec(5), &[batch(vec![1])]).unwrap();
+        let segments = store.visible_segments(42, 0, &Snapshot { csn: 0, xid: 5 }).unwrap();
+        assert!(segments[0].path.is_absolute(), "{}", segments[0].path.display());
+        assert!(segments[0].path.exists());
     }
 
     #[test]
