@@ -383,7 +383,7 @@ impl SegmentBuffer {
                     sort_column_ids: &descriptor.sort_column_ids,
                     encodings: &encodings,
                 },
-                &batches,
+                batches,
             )
         }));
         Ok(())

@@ -260,7 +260,7 @@ impl NodeStore {
 
     /// Appends rows to a table slice as new segments owned by `spec.xid` (invisible to others
     /// until the transaction commits).
-    pub fn write(&self, spec: &WriteSpec<'_>, batches: &[RecordBatch]) -> Result<WriteSummary> {
+    pub fn write(&self, spec: &WriteSpec<'_>, batches: Vec<RecordBatch>) -> Result<WriteSummary> {
         let mut summary = WriteSummary::default();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         if rows == 0 {
@@ -679,7 +679,7 @@ mod tests {
         let relative = Path::new(".").join(dir.path().file_name().unwrap()).join("node");
         let store = NodeStore::open(&relative, 1).unwrap();
         store.attach("c", 0, 0).unwrap();
-        store.write(&spec(5), &[batch(vec![1])]).unwrap();
+        store.write(&spec(5), vec![batch(vec![1])]).unwrap();
         let segments = store.visible_segments(42, 0, &Snapshot { csn: 0, xid: 5 }).unwrap();
         assert!(segments[0].path.is_absolute(), "{}", segments[0].path.display());
         assert!(segments[0].path.exists());
@@ -690,7 +690,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = NodeStore::open(dir.path(), 2).unwrap();
         store.attach("c", 0, 0).unwrap();
-        store.write(&spec(5), &[batch(vec![3, 1, 2])]).unwrap();
+        store.write(&spec(5), vec![batch(vec![3, 1, 2])]).unwrap();
         let other = Snapshot { csn: 100, xid: 9 };
         assert!(store.visible_segments(42, 0, &other).unwrap().is_empty());
         assert_eq!(store.visible_segments(42, 0, &Snapshot { csn: 0, xid: 5 }).unwrap().len(), 1);
@@ -701,7 +701,7 @@ mod tests {
 
         // A delete and an aborted write, then reopen.
         store.delete_rows(6, 42, 0, 1, &RoaringBitmap::from_iter([0u32])).unwrap();
-        store.write(&spec(8), &[batch(vec![10])]).unwrap();
+        store.write(&spec(8), vec![batch(vec![10])]).unwrap();
         store.commit(6, 8).unwrap();
         drop(store);
         let store = NodeStore::open(dir.path(), 2).unwrap();
@@ -720,7 +720,7 @@ mod tests {
     fn truncate_hides_everything_after_commit() {
         let dir = tempfile::tempdir().unwrap();
         let store = NodeStore::open(dir.path(), 1).unwrap();
-        store.write(&spec(1), &[batch(vec![1, 2])]).unwrap();
+        store.write(&spec(1), vec![batch(vec![1, 2])]).unwrap();
         store.commit(1, 1).unwrap();
         store.truncate(2, 42).unwrap();
         let before = Snapshot { csn: 1, xid: 3 };

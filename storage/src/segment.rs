@@ -62,9 +62,13 @@ pub struct SortedRows {
 }
 
 impl SortedRows {
-    /// `batches` (at least one, all of one schema) sorted by the columns at `key`.
-    pub fn new(batches: &[RecordBatch], key: &[usize]) -> Result<SortedRows> {
-        let all = concat_batches(&batches[0].schema(), batches)?;
+    /// `batches` (at least one, all of one schema) sorted by the columns at `key`. The batches
+    /// are consumed, so that their memory is freed once they are copied into one, before the
+    /// sorted rows are written: a slice then holds its rows twice while it writes a segment,
+    /// not three times.
+    pub fn new(batches: Vec<RecordBatch>, key: &[usize]) -> Result<SortedRows> {
+        let all = concat_batches(&batches[0].schema(), &batches)?;
+        drop(batches);
         let order = sort_order(&all, key)?;
         Ok(SortedRows { all, order })
     }
@@ -409,17 +413,17 @@ mod tests {
         };
         let keys = |b: &RecordBatch| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().iter().collect::<Vec<_>>();
         let texts = |b: &RecordBatch| b.column(1).as_any().downcast_ref::<StringArray>().unwrap().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>();
-        let sorted = segments(&SortedRows::new(&batches, &[0]).unwrap());
+        let sorted = segments(&SortedRows::new(batches.to_vec(), &[0]).unwrap());
         assert_eq!(sorted.iter().map(keys).collect::<Vec<_>>(), vec![vec![Some(1), Some(2), Some(3), Some(4)], vec![Some(5), None]]);
         // Each row keeps its own values.
         assert_eq!(texts(&sorted[1]), vec![Some("v5".to_string()), None]);
         assert_eq!(texts(&sorted[0])[0].as_deref(), Some("v1"));
         // Without a sort key: the rows in their order.
-        let unsorted = segments(&SortedRows::new(&batches, &[]).unwrap());
+        let unsorted = segments(&SortedRows::new(batches.to_vec(), &[]).unwrap());
         assert_eq!(unsorted.iter().map(keys).collect::<Vec<_>>(), vec![vec![Some(3), None, Some(1), Some(2)], vec![Some(5), Some(4)]]);
         // Pieces are a row group at most.
         let long = batch((0..ROW_GROUP_ROWS as i64 + 3).rev().map(Some).collect());
-        let sorted = SortedRows::new(&[long], &[0]).unwrap();
+        let sorted = SortedRows::new(vec![long], &[0]).unwrap();
         let pieces: Vec<RecordBatch> = sorted.pieces(1..sorted.num_rows()).map(Result::unwrap).collect();
         assert_eq!(pieces.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(), vec![ROW_GROUP_ROWS, 2]);
         assert_eq!(keys(&pieces[1]), vec![Some(ROW_GROUP_ROWS as i64 + 1), Some(ROW_GROUP_ROWS as i64 + 2)]);
@@ -440,7 +444,7 @@ mod tests {
             ],
         )
         .unwrap();
-        let sorted = SortedRows::new(&[batch], &[0]).unwrap();
+        let sorted = SortedRows::new(vec![batch], &[0]).unwrap();
         let path = dir.path().join("s1.parquet");
         let encodings = HashMap::from([(2, "RAW".to_string())]);
         let written = write_segment(&path, &sorted.schema(), sorted.pieces(0..5), &[1, 2], &encodings).unwrap();
