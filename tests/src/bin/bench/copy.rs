@@ -113,6 +113,7 @@ fn duckdb(csv: &Path, parquet: &Path, dir: &Path) {
          \x20       for stale in [database, database + '.wal']:\n\
          \x20           if database != ':memory:' and os.path.exists(stale): os.remove(stale)\n\
          \x20       con = duckdb.connect(database)\n\
+         \x20       con.execute('SET enable_progress_bar = false')\n\
          \x20       con.execute(\"\"\"{}\"\"\".replace('DISTKEY(l_orderkey) SORTKEY(l_shipdate)', ''))\n\
          \x20       t = time.time()\n\
          \x20       con.execute(sql)\n\

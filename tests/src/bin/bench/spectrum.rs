@@ -120,6 +120,7 @@ fn duckdb(bucket: &Path, queries: &[(&str, String)], runs: u32) -> Option<Vec<(D
     let script = format!(
         "import duckdb, json, time\n\
          con = duckdb.connect()\n\
+         con.execute('SET enable_progress_bar = false')\n\
          for t in ['lineitem', 'orders']:\n\
          \x20   con.execute(f\"CREATE VIEW {{t}} AS SELECT * FROM read_parquet('{root}/{{t}}/*.parquet')\")\n\
          for sql in [{queries}]:\n\
