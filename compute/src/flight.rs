@@ -28,18 +28,21 @@ use tonic::{Request, Response, Status, Streaming};
 use crate::codec::BlueshiftCodec;
 use crate::restore::Restorer;
 use crate::load::task::{self, LOAD_ACTION, LoadTask};
-use crate::writer::SegmentBuffer;
+use crate::segment_buffer::{LocalSlices, SliceFeed};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 pub struct ComputeFlightService {
     store: Arc<NodeStore>,
+    /// Where writes into this node's slices go, from other nodes and from its own loads.
+    slices: Arc<LocalSlices>,
     restorer: Arc<Restorer>,
 }
 
 impl ComputeFlightService {
     pub fn new(store: Arc<NodeStore>, restorer: Arc<Restorer>) -> Self {
-        ComputeFlightService { store, restorer }
+        let slices = Arc::new(LocalSlices::new(Arc::clone(&store)));
+        ComputeFlightService { store, slices, restorer }
     }
 
     fn task_context(&self) -> Arc<TaskContext> {
@@ -118,21 +121,17 @@ impl FlightService for ComputeFlightService {
         let mut batches = FlightRecordBatchStream::new_from_flight_data(
             input.map_err(|e| FlightError::Tonic(Box::new(e))),
         );
-        let mut buffer: Option<SegmentBuffer> = None;
+        let mut feed: Option<SliceFeed> = None;
         while let Some(batch) = batches.next().await {
             let batch = batch.map_err(status)?;
-            let buffer = match &mut buffer {
-                Some(buffer) => buffer,
-                None => buffer.insert(SegmentBuffer::new(
-                    Arc::clone(&self.store),
-                    descriptor.clone(),
-                    column_ids(&batch)?,
-                )),
+            let feed = match &mut feed {
+                Some(feed) => feed,
+                None => feed.insert(self.slices.join(descriptor.clone(), column_ids(&batch)?)),
             };
-            buffer.push(batch).await.map_err(status)?;
+            feed.push(batch).await.map_err(status)?;
         }
-        let summary = match buffer {
-            Some(buffer) => buffer.finish().await.map_err(status)?,
+        let summary = match feed {
+            Some(feed) => feed.finish().await.map_err(status)?,
             None => WriteSummary::default(),
         };
         let result = WriteResult {
@@ -190,7 +189,7 @@ impl FlightService for ComputeFlightService {
             return Err(Status::unimplemented(format!("action {}", action.r#type)));
         }
         let task: LoadTask = serde_json::from_slice(&action.body).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let replies = task::serve(task, Arc::clone(&self.store)).map(|reply| {
+        let replies = task::serve(task, Arc::clone(&self.slices)).map(|reply| {
             Ok(arrow_flight::Result {
                 body: reply.encode_to_vec().into(),
             })

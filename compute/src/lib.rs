@@ -15,6 +15,7 @@ pub mod remote;
 pub mod restore;
 pub use blueshift_spectrum::s3;
 pub mod scan;
+pub mod segment_buffer;
 pub mod server;
 pub mod shuffle;
 pub mod snapshot;

@@ -1,6 +1,7 @@
 //! Writing rows into a table: each row is routed to its slice by the table's distribution, and
-//! each slice's rows stream to the node that holds it (a Flight `DoPut`, where [`SegmentBuffer`]
-//! stores them), or, for a slice of the writing node itself, straight into its store.
+//! each slice's rows stream to the node that holds it (a Flight `DoPut`, into the slice's segment
+//! buffer, [`crate::segment_buffer`]), or, for a slice of the writing node itself, straight into
+//! that buffer.
 //!
 //! DISTSTYLE KEY places a row by the stable hash of its distkey, EVEN deals rows round-robin from
 //! a starting slice the leader picks (so that successive writes spread), and ALL sends every row
@@ -19,9 +20,9 @@ use arrow_flight::error::FlightError;
 use arrow_flight::{FlightClient, FlightDescriptor};
 use blueshift_proto::{WriteDescriptor, WriteResult};
 use blueshift_storage::distribution::key_slices;
-use blueshift_storage::node::{SEGMENT_ROWS, WriteSpec, WriteSummary};
+use blueshift_storage::node::WriteSummary;
 use blueshift_storage::segment::{sort_key_fields, sort_order};
-use blueshift_storage::{NodeStore, column_field_name};
+use blueshift_storage::column_field_name;
 use futures::TryStreamExt;
 use prost::Message;
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,7 @@ use tokio::task::JoinHandle;
 use tokio_stream::wrappers::ReceiverStream;
 
 use crate::channels;
+use crate::segment_buffer::LocalSlices;
 
 /// Where and how one transaction's rows of one table are written.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -70,7 +72,7 @@ pub struct WriteError {
 }
 
 impl WriteError {
-    fn of_slice(slice: u32, e: impl std::fmt::Display) -> WriteError {
+    pub(crate) fn of_slice(slice: u32, e: impl std::fmt::Display) -> WriteError {
         WriteError {
             slice: Some(slice),
             message: e.to_string(),
@@ -99,8 +101,8 @@ struct SliceStream {
 /// Routes one transaction's rows of one table to its slices.
 pub struct SliceWriter {
     target: WriteTarget,
-    /// This node's store, for writing its own slices without the network (`None` on the leader).
-    local: Option<Arc<NodeStore>>,
+    /// This node's slices, for writing them without the network (`None` on the leader).
+    local: Option<Arc<LocalSlices>>,
     file_schema: Option<SchemaRef>,
     /// The fields of the table's sort key, in key order.
     sort_key: Vec<usize>,
@@ -110,7 +112,7 @@ pub struct SliceWriter {
 }
 
 impl SliceWriter {
-    pub fn new(target: WriteTarget, local: Option<Arc<NodeStore>>) -> SliceWriter {
+    pub fn new(target: WriteTarget, local: Option<Arc<LocalSlices>>) -> SliceWriter {
         let sort_key = sort_key_fields(&target.column_ids, &target.sort_column_ids);
         SliceWriter {
             target,
@@ -224,14 +226,14 @@ impl SliceWriter {
         };
         let (sender, receiver) = mpsc::channel(4);
         let task = match &self.local {
-            Some(store) if store.slices().contains(&slice) => {
-                let mut buffer = SegmentBuffer::new(Arc::clone(store), descriptor, self.target.column_ids.clone());
+            Some(slices) if slices.store().slices().contains(&slice) => {
+                let mut stream = slices.join(descriptor, self.target.column_ids.clone());
                 tokio::spawn(async move {
                     let mut batches = ReceiverStream::new(receiver);
                     while let Some(batch) = batches.try_next().await.map_err(|e| WriteError::of_slice(slice, e))? {
-                        buffer.push(batch).await?;
+                        stream.push(batch).await?;
                     }
-                    buffer.finish().await
+                    stream.finish().await
                 })
             }
             _ => {
@@ -313,102 +315,10 @@ fn joined(slice: u32, joined: Result<Result<WriteSummary, WriteError>, tokio::ta
     joined.map_err(|e| WriteError::of_slice(slice, format!("the write task failed: {e}")))?
 }
 
-/// Stores a slice's incoming batches in segments of [`SEGMENT_ROWS`] rows (the last one fewer).
-/// A full segment is sorted and written on a blocking thread while the next one fills, so the
-/// rows keep arriving during the write; at most two segments' rows are held in memory.
-pub struct SegmentBuffer {
-    store: Arc<NodeStore>,
-    descriptor: Arc<WriteDescriptor>,
-    column_ids: Arc<Vec<u32>>,
-    batches: Vec<RecordBatch>,
-    rows: usize,
-    /// The segment being written.
-    writing: Option<JoinHandle<blueshift_storage::Result<WriteSummary>>>,
-    summary: WriteSummary,
-}
-
-impl SegmentBuffer {
-    pub fn new(store: Arc<NodeStore>, descriptor: WriteDescriptor, column_ids: Vec<u32>) -> SegmentBuffer {
-        SegmentBuffer {
-            store,
-            descriptor: Arc::new(descriptor),
-            column_ids: Arc::new(column_ids),
-            batches: Vec::new(),
-            rows: 0,
-            writing: None,
-            summary: WriteSummary::default(),
-        }
-    }
-
-    pub async fn push(&mut self, mut batch: RecordBatch) -> Result<(), WriteError> {
-        // Segments are cut at exactly SEGMENT_ROWS rows: a large write leaves no small segment
-        // behind each full one.
-        while self.rows + batch.num_rows() >= SEGMENT_ROWS {
-            let room = SEGMENT_ROWS - self.rows;
-            self.batches.push(batch.slice(0, room));
-            self.flush().await?;
-            batch = batch.slice(room, batch.num_rows() - room);
-        }
-        if batch.num_rows() > 0 {
-            self.rows += batch.num_rows();
-            self.batches.push(batch);
-        }
-        Ok(())
-    }
-
-    /// Stores what is left; what the whole write stored.
-    pub async fn finish(mut self) -> Result<WriteSummary, WriteError> {
-        self.flush().await?;
-        self.wait().await?;
-        Ok(self.summary)
-    }
-
-    /// Starts writing the buffered rows, once the previous segment is written.
-    async fn flush(&mut self) -> Result<(), WriteError> {
-        self.wait().await?;
-        if self.batches.is_empty() {
-            return Ok(());
-        }
-        let batches = std::mem::take(&mut self.batches);
-        self.rows = 0;
-        let (store, descriptor, column_ids) = (Arc::clone(&self.store), Arc::clone(&self.descriptor), Arc::clone(&self.column_ids));
-        self.writing = Some(tokio::task::spawn_blocking(move || {
-            let encodings: HashMap<u32, String> = descriptor.encodings.clone().into_iter().collect();
-            store.write(
-                &WriteSpec {
-                    xid: descriptor.xid,
-                    table_id: descriptor.table_id,
-                    slice: descriptor.slice,
-                    column_ids: &column_ids,
-                    sort_column_ids: &descriptor.sort_column_ids,
-                    encodings: &encodings,
-                },
-                batches,
-            )
-        }));
-        Ok(())
-    }
-
-    /// Waits for the segment being written.
-    async fn wait(&mut self) -> Result<(), WriteError> {
-        let Some(writing) = self.writing.take() else {
-            return Ok(());
-        };
-        let slice = self.descriptor.slice;
-        let written = writing
-            .await
-            .map_err(|e| WriteError::of_slice(slice, e))?
-            .map_err(|e| WriteError::of_slice(slice, e))?;
-        self.summary.rows += written.rows;
-        self.summary.segments += written.segments;
-        self.summary.bytes += written.bytes;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use arrow::array::Int32Array;
+    use blueshift_storage::NodeStore;
 
     use super::*;
 
@@ -460,6 +370,7 @@ mod tests {
 
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(NodeStore::open(dir.path(), 1).unwrap());
+        let slices = Arc::new(LocalSlices::new(Arc::clone(&store)));
         let target = WriteTarget {
             xid: 3,
             table_id: 1,
@@ -475,7 +386,7 @@ mod tests {
             let b = Int32Array::from(vec![None; a.len()]);
             RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(Int32Array::from(a)), Arc::new(b)]).unwrap()
         };
-        let mut writer = SliceWriter::new(target.clone(), Some(Arc::clone(&store)));
+        let mut writer = SliceWriter::new(target.clone(), Some(Arc::clone(&slices)));
         writer.write(batch(vec![Some(1), Some(2)])).await.unwrap();
         assert_eq!(writer.finish().await.unwrap()[&0].rows, 2);
         let segment = walk(dir.path()).into_iter().find(|p| p.extension().is_some_and(|e| e == "parquet")).unwrap();
@@ -485,7 +396,7 @@ mod tests {
             parquet_schema.columns().iter().map(|c| c.self_type().get_basic_info().repetition()).collect();
         assert_eq!(repetitions, vec![Repetition::REQUIRED, Repetition::OPTIONAL]);
 
-        let mut writer = SliceWriter::new(target, Some(store));
+        let mut writer = SliceWriter::new(target, Some(slices));
         let refused = writer.write(batch(vec![Some(1), None])).await.unwrap_err();
         assert!(refused.message.contains("non-nullable"), "{refused}");
     }
@@ -498,30 +409,5 @@ mod tests {
                 if path.is_dir() { walk(&path) } else { vec![path] }
             })
             .collect()
-    }
-
-    /// A large write is stored as full segments of SEGMENT_ROWS rows plus the rest: batches that
-    /// straddle a segment's end are split, so no small segment follows each full one.
-    #[tokio::test(flavor = "multi_thread")]
-    async fn segments_are_cut_at_exactly_segment_rows() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(NodeStore::open(dir.path(), 1).unwrap());
-        let descriptor = WriteDescriptor {
-            xid: 7,
-            table_id: 1,
-            slice: 0,
-            sort_column_ids: vec![1],
-            encodings: Default::default(),
-        };
-        let mut buffer = SegmentBuffer::new(Arc::clone(&store), descriptor, vec![1]);
-        let schema = Arc::new(Schema::new(vec![Field::new(column_field_name(1), arrow::datatypes::DataType::Int32, true)]));
-        let batch_rows = SEGMENT_ROWS * 3 / 10;
-        for batch in 0..5 {
-            let values = Int32Array::from_iter_values((0..batch_rows as i32).map(|i| i + batch * batch_rows as i32));
-            buffer.push(RecordBatch::try_new(Arc::clone(&schema), vec![Arc::new(values)]).unwrap()).await.unwrap();
-        }
-        let written = buffer.finish().await.unwrap();
-        assert_eq!(written.rows, 5 * batch_rows as u64);
-        assert_eq!(written.segments, 2, "one full segment and the rest: {written:?}");
     }
 }

@@ -24,7 +24,6 @@ use arrow::ipc::writer::StreamWriter;
 use arrow_flight::{Action, FlightClient};
 use blueshift_proto::load_reply::Reply;
 use blueshift_proto::{LoadReply, LoadWritten};
-use blueshift_storage::NodeStore;
 use bytes::Bytes;
 use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
@@ -35,6 +34,7 @@ use tokio::sync::mpsc;
 use super::reader::{Chunk, ChunkError, QuoteCounts, read_chunk};
 use super::{LoadSpec, ParsedChunk, RowError};
 use crate::channels;
+use crate::segment_buffer::LocalSlices;
 use crate::s3::{S3Config, S3Credentials, Stores};
 use crate::writer::{SliceWriter, WriteError, WriteTarget};
 
@@ -127,8 +127,8 @@ pub enum LoadEvent {
 type ParsedResult = Result<(usize, ParsedChunk), ChunkError>;
 
 /// The node's side: the replies to `task`, ending early at the first chunk that cannot be read
-/// or rows that cannot be written. `store` is the node's own, where it writes its own slices.
-pub fn serve(task: LoadTask, store: Arc<NodeStore>) -> BoxStream<'static, LoadReply> {
+/// or rows that cannot be written. `slices` are the node's own, which it writes without the network.
+pub fn serve(task: LoadTask, slices: Arc<LocalSlices>) -> BoxStream<'static, LoadReply> {
     let parallelism = task.parallelism.max(1);
     let parsed = parse_in_background(task.spec, task.chunks, Stores::new(task.s3, task.credentials), task.max_errors, parallelism);
     let mut serving = Serving {
@@ -142,7 +142,7 @@ pub fn serve(task: LoadTask, store: Arc<NodeStore>) -> BoxStream<'static, LoadRe
         LoadOutput::Discard => Output::Discard,
         LoadOutput::Write { target, fill } => match fill.defaults() {
             Ok(defaults) => Output::Write {
-                writer: SliceWriter::new(target, Some(store)),
+                writer: SliceWriter::new(target, Some(slices)),
                 positions: fill.positions,
                 defaults,
             },

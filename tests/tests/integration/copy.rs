@@ -193,6 +193,12 @@ async fn prefixes_past_one_page_and_manifests() {
         rows(&client, "SELECT count(*), sum(id), count(DISTINCT v) FROM p").await,
         vec![vec![Some("1050".into()), Some((0..1050).sum::<i64>().to_string()), Some("1050".into())]]
     );
+    // Both nodes parse files and send each slice rows; a slice stores them together, as one
+    // segment (one block per column), not one per sending node.
+    let blocks = "SELECT b.slice, count(*) FROM stv_blocklist b JOIN stv_tbl_perm t ON b.tbl = t.id AND b.slice = t.slice \
+                  WHERE t.name = 'p' AND b.col = 0 GROUP BY b.slice ORDER BY b.slice";
+    let one_each: Vec<Vec<Option<String>>> = (0..4).map(|slice| vec![Some(slice.to_string()), Some("1".into())]).collect();
+    assert_eq!(rows(&client, blocks).await, one_each);
     client.batch_execute("TRUNCATE p").await.unwrap();
     let sql = format!("COPY p FROM 's3://many/load.manifest' CREDENTIALS 'aws_access_key_id={ACCESS_KEY_ID};aws_secret_access_key={SECRET_ACCESS_KEY}' MANIFEST");
     assert_eq!(copy(&client, &sql).await.unwrap(), 2);
