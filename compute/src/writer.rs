@@ -262,9 +262,12 @@ impl SliceWriter {
         Ok(SliceStream { sender, task, rows: 0 })
     }
 
-    /// Waits until every slice has stored its rows; the first failure, if any. Every stream is
-    /// ended before any is waited for, so the slices store their last segments at the same time:
-    /// ending them one by one left a load's last half second on one core.
+    /// Waits until every slice has taken its rows; the first failure, if any. A slice has taken
+    /// them once it has stored them or, while other writers of the same write still feed it,
+    /// buffered them for the last of those to store ([`crate::segment_buffer`]): the statement
+    /// that waits for all its writers thus has every row stored. Every stream is ended before any
+    /// is waited for, so the slices store their last segments at the same time: ending them one
+    /// by one left a load's last half second on one core.
     pub async fn finish(mut self) -> Result<SlicesWritten, WriteError> {
         let mut written = SlicesWritten::new();
         let mut first_error = None;
