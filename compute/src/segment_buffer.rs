@@ -1,12 +1,14 @@
 //! Where a slice's incoming rows wait to be stored: [`SegmentBuffer`] cuts them into segments
-//! and writes each while the next fills, and [`LocalSlices`] gives every stream of one write into
-//! one slice the same buffer.
+//! and writes each while the next fills, and [`LocalSlices`] gives the streams of one write into
+//! one slice that are open at the same time one buffer.
 //!
 //! One write reaches a slice through several streams at once: a COPY's rows for a slice come from
 //! every node that parses part of the load. Fed into one buffer, they are sorted and stored
 //! together, as Redshift sorts a load's rows on a slice; a buffer per stream left each slice one
 //! set of segments per sending node, each sorted on its own, with overlapping zone maps, and held
-//! that many buffers of rows in memory.
+//! that many buffers of rows in memory. A buffer lasts while streams feed it: a stream that opens
+//! after the others have ended (a small load, whose nodes finish at different moments) starts a
+//! buffer of its own, which costs a small segment, never a row.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
