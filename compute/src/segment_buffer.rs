@@ -120,8 +120,13 @@ type BufferKey = (u64, u64, u32, Vec<u32>);
 /// This node's store, and the segment buffers open on its slices.
 pub struct LocalSlices {
     store: Arc<NodeStore>,
-    /// Each open buffer, with the streams feeding it.
-    open: Mutex<HashMap<BufferKey, (Arc<tokio::sync::Mutex<Shared>>, usize)>>,
+    open: Mutex<HashMap<BufferKey, OpenBuffer>>,
+}
+
+/// A buffer open to new streams, and how many streams feed it.
+struct OpenBuffer {
+    shared: Arc<tokio::sync::Mutex<Shared>>,
+    streams: usize,
 }
 
 /// A buffer that several streams feed.
@@ -149,15 +154,16 @@ impl LocalSlices {
     pub fn join(self: &Arc<Self>, descriptor: WriteDescriptor, column_ids: Vec<u32>) -> SliceFeed {
         let key = (descriptor.xid, descriptor.table_id, descriptor.slice, column_ids.clone());
         let mut open = self.open.lock().unwrap();
-        let (shared, streams) = open.entry(key.clone()).or_insert_with(|| {
+        let buffer = open.entry(key.clone()).or_insert_with(|| {
             let buffer = SegmentBuffer::new(Arc::clone(&self.store), descriptor, column_ids);
-            (Arc::new(tokio::sync::Mutex::new(Shared { buffer: Some(buffer), pushed: 0 })), 0)
+            let shared = Arc::new(tokio::sync::Mutex::new(Shared { buffer: Some(buffer), pushed: 0 }));
+            OpenBuffer { shared, streams: 0 }
         });
-        *streams += 1;
+        buffer.streams += 1;
         SliceFeed {
             slices: Arc::clone(self),
             key: Some(key),
-            shared: Arc::clone(shared),
+            shared: Arc::clone(&buffer.shared),
             rows: 0,
         }
     }
@@ -166,11 +172,11 @@ impl LocalSlices {
     /// buffer is closed to new streams once its last one ends.
     fn leave(&self, key: &BufferKey) -> bool {
         let mut open = self.open.lock().unwrap();
-        let Some((_, streams)) = open.get_mut(key) else {
+        let Some(buffer) = open.get_mut(key) else {
             return false;
         };
-        *streams -= 1;
-        let last = *streams == 0;
+        buffer.streams -= 1;
+        let last = buffer.streams == 0;
         if last {
             open.remove(key);
         }
