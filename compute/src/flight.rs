@@ -33,21 +33,21 @@ use crate::segment_buffer::{LocalSlices, SliceFeed};
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
 
 pub struct ComputeFlightService {
-    store: Arc<NodeStore>,
-    /// Where writes into this node's slices go, from other nodes and from its own loads.
+    /// This node's store, and where writes into its slices go, from other nodes and from its
+    /// own loads.
     slices: Arc<LocalSlices>,
     restorer: Arc<Restorer>,
 }
 
 impl ComputeFlightService {
     pub fn new(store: Arc<NodeStore>, restorer: Arc<Restorer>) -> Self {
-        let slices = Arc::new(LocalSlices::new(Arc::clone(&store)));
-        ComputeFlightService { store, slices, restorer }
+        let slices = Arc::new(LocalSlices::new(store));
+        ComputeFlightService { slices, restorer }
     }
 
     fn task_context(&self) -> Arc<TaskContext> {
         let config = SessionConfig::new()
-            .with_extension(Arc::clone(&self.store))
+            .with_extension(Arc::clone(self.slices.store()))
             .with_extension(Arc::clone(&self.restorer));
         Arc::new(TaskContext::default().with_session_config(config))
     }

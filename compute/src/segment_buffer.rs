@@ -214,8 +214,7 @@ impl SliceFeed {
         let mut shared = self.shared.lock().await;
         let stored = shared.buffer.take().expect("taken by the last stream only").finish().await?;
         if stored.rows != shared.pushed {
-            let message = format!("stored {} rows of the {} received", stored.rows, shared.pushed);
-            return Err(WriteError { slice: Some(key.2), message });
+            return Err(WriteError::of_slice(key.2, format!("stored {} rows of the {} received", stored.rows, shared.pushed)));
         }
         Ok(WriteSummary { rows, ..stored })
     }

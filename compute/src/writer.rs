@@ -284,7 +284,7 @@ impl SliceWriter {
                     written.insert(slice, summary);
                     Ok(())
                 } else {
-                    Err(WriteError::of_slice(slice, format!("stored {} rows of the {} sent", summary.rows, rows)))
+                    Err(WriteError::of_slice(slice, format!("took {} rows of the {} sent", summary.rows, rows)))
                 }
             });
             if let Err(e) = result {
