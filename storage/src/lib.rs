@@ -21,6 +21,7 @@ pub mod mvcc;
 pub mod node;
 pub mod segment;
 pub mod snapshot;
+pub mod vacuum;
 pub mod zone_map;
 
 pub use error::{Result, StorageError};

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
 
 use arrow::array::RecordBatch;
+use arrow::datatypes::SchemaRef;
 use roaring::RoaringBitmap;
 use serde::{Deserialize, Serialize};
 
@@ -261,23 +262,36 @@ impl NodeStore {
     /// Appends rows to a table slice as new segments owned by `spec.xid` (invisible to others
     /// until the transaction commits).
     pub fn write(&self, spec: &WriteSpec<'_>, batches: Vec<RecordBatch>) -> Result<WriteSummary> {
-        let mut summary = WriteSummary::default();
         let rows: usize = batches.iter().map(|b| b.num_rows()).sum();
         if rows == 0 {
-            return Ok(summary);
+            return Ok(WriteSummary::default());
         }
-        let key = (self.local_slice(spec.slice)?, spec.table_id);
         let sort_key = sort_key_fields(spec.column_ids, spec.sort_column_ids);
         let sorted = SortedRows::new(batches, &sort_key)?;
+        let runs = (0..rows).step_by(SEGMENT_ROWS).map(|start| sorted.pieces(start..rows.min(start + SEGMENT_ROWS)));
+        self.append_segments(spec, &sorted.schema(), runs, spec.sort_column_ids)
+    }
+
+    /// Writes each run of pieces (batches of `schema`, in their final order) as one new segment
+    /// owned by `spec.xid`, all recorded in the manifest together; `sorted_by` is the key their
+    /// order follows, empty for none.
+    pub(crate) fn append_segments<P: IntoIterator<Item = Result<RecordBatch>>>(
+        &self,
+        spec: &WriteSpec<'_>,
+        schema: &SchemaRef,
+        runs: impl IntoIterator<Item = P>,
+        sorted_by: &[u32],
+    ) -> Result<WriteSummary> {
+        let mut summary = WriteSummary::default();
+        let key = (self.local_slice(spec.slice)?, spec.table_id);
         let table = self.table_slice(key, true)?.expect("created");
         let mut table = table.lock().unwrap();
         let mut new_entries = Vec::new();
-        for start in (0..rows).step_by(SEGMENT_ROWS) {
+        for pieces in runs {
             let id = table.manifest.next_segment_id;
             table.manifest.next_segment_id += 1;
             let file = format!("s{id}.parquet");
-            let pieces = sorted.pieces(start..rows.min(start + SEGMENT_ROWS));
-            let written = write_segment(&table.dir.join(&file), &sorted.schema(), pieces, spec.column_ids, spec.encodings)?;
+            let written = write_segment(&table.dir.join(&file), schema, pieces, spec.column_ids, spec.encodings)?;
             summary.rows += written.rows;
             summary.bytes += written.bytes;
             summary.segments += 1;
@@ -289,7 +303,7 @@ impl NodeStore {
                 created: Stamp::pending(spec.xid),
                 dropped: None,
                 deletes: Vec::new(),
-                sorted_by: spec.sort_column_ids.to_vec(),
+                sorted_by: sorted_by.to_vec(),
                 row_groups: written.row_groups,
                 columns: spec.column_ids.to_vec(),
                 zones: written.zones,
@@ -300,6 +314,51 @@ impl NodeStore {
         table.save()?;
         self.note_pending(spec.xid, key);
         Ok(summary)
+    }
+
+    /// Drops segments of a table slice as of `xid`: a vacuum replacing them with rewritten ones.
+    pub(crate) fn drop_segments(&self, xid: u64, table_id: u64, slice: u32, ids: &[u64]) -> Result<()> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let key = (self.local_slice(slice)?, table_id);
+        let table = self.table_slice(key, false)?.ok_or(StorageError::UnknownSegment { table: table_id, slice, segment: ids[0] })?;
+        let mut table = table.lock().unwrap();
+        for segment in table.manifest.segments.iter_mut().filter(|s| ids.contains(&s.id)) {
+            segment.dropped = Some(Stamp::pending(xid));
+        }
+        table.save()?;
+        self.note_pending(xid, key);
+        Ok(())
+    }
+
+    /// Forgets the segments of a table slice whose drop committed at or before `csn` and removes
+    /// their files; returns the bytes freed. The caller vouches that no running transaction's
+    /// snapshot is older than `csn`, so none of them can see those segments.
+    pub(crate) fn purge_dropped(&self, table_id: u64, slice: u32, csn: u64) -> Result<u64> {
+        let key = (self.local_slice(slice)?, table_id);
+        let Some(table) = self.table_slice(key, false)? else {
+            return Ok(0);
+        };
+        let mut table = table.lock().unwrap();
+        let (gone, kept): (Vec<SegmentEntry>, Vec<SegmentEntry>) = std::mem::take(&mut table.manifest.segments)
+            .into_iter()
+            .partition(|s| s.dropped.and_then(|d| d.csn).is_some_and(|at| at <= csn));
+        table.manifest.segments = kept;
+        if gone.is_empty() {
+            return Ok(0);
+        }
+        table.save()?;
+        let mut freed = 0;
+        for segment in &gone {
+            freed += segment.bytes;
+            for file in std::iter::once(&segment.file).chain(segment.deletes.iter().map(|d| &d.file)) {
+                let path = table.dir.join(file);
+                self.bitmaps.lock().unwrap().remove(&path);
+                fs::remove_file(&path).map_err(StorageError::io(&path))?;
+            }
+        }
+        Ok(freed)
     }
 
     /// Marks rows of one segment deleted by `xid`.

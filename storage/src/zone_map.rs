@@ -108,6 +108,19 @@ impl ZoneValue {
         })
     }
 
+    /// How this bound compares with another of the same column; `None` for bounds of different
+    /// kinds (a column whose type changed) or a NaN.
+    pub fn compare(&self, other: &ZoneValue) -> Option<std::cmp::Ordering> {
+        match (self, other) {
+            (ZoneValue::Bool(a), ZoneValue::Bool(b)) => Some(a.cmp(b)),
+            (ZoneValue::Int(a), ZoneValue::Int(b)) => Some(a.cmp(b)),
+            (ZoneValue::Float(a), ZoneValue::Float(b)) => a.partial_cmp(b),
+            (ZoneValue::Decimal(a), ZoneValue::Decimal(b)) => Some(a.parse::<i128>().ok()?.cmp(&b.parse::<i128>().ok()?)),
+            (ZoneValue::Str(a), ZoneValue::Str(b)) => Some(a.as_bytes().cmp(b.as_bytes())),
+            _ => None,
+        }
+    }
+
     /// The bound as STV_BLOCKLIST reports it: a bigint; strings contribute their first 8 bytes.
     pub fn as_block_value(&self) -> i64 {
         match self {
