@@ -8,7 +8,9 @@ use blueshift_proto::{
     AbortRequest, Ack, AttachRequest, AttachResponse, Block, BlocklistRequest, BlocklistResponse, CommitRequest,
     DeleteRowsRequest,
     DropTablesRequest, InstallImagesRequest, RestoreStatusRequest, RestoreStatusResponse, SliceStats, SnapshotSlicesRequest, SnapshotSlicesResponse, TableStatsRequest, TableStatsResponse, TruncateTableRequest,
+    VacuumMode as ProtoVacuumMode, VacuumTableRequest, VacuumTableResponse,
 };
+use blueshift_storage::vacuum::{VacuumMode, VacuumSpec, sorted_region};
 use blueshift_storage::{NodeStore, Snapshot, StorageError};
 use roaring::RoaringBitmap;
 use tonic::{Request, Response, Status};
@@ -113,6 +115,39 @@ impl ComputeControl for ComputeControlService {
         Ok(Response::new(Ack {}))
     }
 
+    async fn vacuum_table(&self, request: Request<VacuumTableRequest>) -> Result<Response<VacuumTableResponse>, Status> {
+        let r = request.into_inner();
+        let snapshot = r.snapshot.ok_or_else(|| Status::invalid_argument("a vacuum needs its snapshot"))?;
+        let mode = match r.mode() {
+            ProtoVacuumMode::VacuumFull => VacuumMode::Full,
+            ProtoVacuumMode::VacuumSortOnly => VacuumMode::SortOnly,
+            ProtoVacuumMode::VacuumDeleteOnly => VacuumMode::DeleteOnly,
+        };
+        let summary = self
+            .blocking(move |store| {
+                let encodings = r.encodings.into_iter().collect();
+                store.vacuum(&VacuumSpec {
+                    xid: r.xid,
+                    snapshot: Snapshot { csn: snapshot.csn, xid: snapshot.xid },
+                    table_id: r.table_id,
+                    column_ids: &r.column_ids,
+                    sort_column_ids: &r.sort_column_ids,
+                    encodings: &encodings,
+                    mode,
+                    threshold_percent: r.threshold_percent,
+                    purge_csn: r.purge_csn,
+                })
+            })
+            .await?;
+        Ok(Response::new(VacuumTableResponse {
+            rows_sorted: summary.rows_sorted,
+            rows_reclaimed: summary.rows_reclaimed,
+            segments_replaced: summary.segments_replaced,
+            segments_written: summary.segments_written,
+            bytes_purged: summary.bytes_purged,
+        }))
+    }
+
     async fn blocklist(&self, request: Request<BlocklistRequest>) -> Result<Response<BlocklistResponse>, Status> {
         let r = request.into_inner();
         let snapshot = r
@@ -125,7 +160,11 @@ impl ComputeControl for ComputeControlService {
                 let mut blocks = Vec::new();
                 for table_id in tables {
                     for slice in store.slices() {
-                        for segment in store.visible_segments(table_id, slice, &snapshot)? {
+                        let segments = store.visible_segments(table_id, slice, &snapshot)?;
+                        // A table's key is the one its sorted segments have: it never changes.
+                        let key = segments.iter().map(|s| &s.entry.sorted_by).find(|k| !k.is_empty()).cloned().unwrap_or_default();
+                        let sorted = sorted_region(segments.iter().map(|s| &s.entry), &key);
+                        for segment in segments {
                             let deleted = segment.deleted.as_ref().map_or(0, |d| d.len());
                             for zone in &segment.entry.zones {
                                 blocks.push(Block {
@@ -136,7 +175,7 @@ impl ComputeControl for ComputeControlService {
                                     num_values: segment.entry.rows,
                                     minvalue: zone.min.as_ref().map(|v| v.as_block_value()),
                                     maxvalue: zone.max.as_ref().map(|v| v.as_block_value()),
-                                    sorted_by: segment.entry.sorted_by.clone(),
+                                    sorted_by: if sorted.contains(&segment.entry.id) { key.clone() } else { Vec::new() },
                                     deleted,
                                 });
                             }

@@ -110,6 +110,7 @@ pub async fn start_leader(
         s3: config.s3.clone(),
         auto_all_max_rows: config.auto_all_max_rows,
         snapshots: Arc::new(snapshots),
+        vacuum_running: tokio::sync::Mutex::default(),
     });
     let server = Arc::new(Server {
         services,

@@ -52,6 +52,8 @@ pub struct Services {
     /// redistributed EVEN.
     pub auto_all_max_rows: u64,
     pub snapshots: Arc<crate::snapshot::Snapshots>,
+    /// Held while a VACUUM runs: one at a time in the cluster.
+    pub vacuum_running: tokio::sync::Mutex<()>,
 }
 
 /// What one statement may see and where its writes are recorded.

@@ -16,7 +16,7 @@ use blueshift_compute::channels;
 use blueshift_proto::compute_control_client::ComputeControlClient;
 use blueshift_proto::{
     AbortRequest, AttachRequest, Block, BlocklistRequest, CommitRequest, DeleteRowsRequest, DropTablesRequest, SegmentDeletes,
-    SliceStats, Snapshot as SnapshotProto, TableStatsRequest, TruncateTableRequest,
+    SliceStats, Snapshot as SnapshotProto, TableStatsRequest, TruncateTableRequest, VacuumTableRequest, VacuumTableResponse,
 };
 use blueshift_storage::Snapshot;
 use serde::{Deserialize, Serialize};
@@ -356,6 +356,26 @@ impl Cluster {
         });
         futures::future::try_join_all(calls).await?;
         Ok(())
+    }
+
+    /// Vacuums a table on every node (as `request.xid`); returns the nodes' summaries added up.
+    pub async fn vacuum(&self, request: VacuumTableRequest) -> Result<VacuumTableResponse> {
+        let calls = self.nodes.iter().map(|node| {
+            let request = request.clone();
+            async move {
+                let mut client = node.control()?;
+                let response = client.vacuum_table(request).await.map_err(|e| node.error(e.message()))?;
+                Ok::<_, Error>(response.into_inner())
+            }
+        });
+        let responses = futures::future::try_join_all(calls).await?;
+        Ok(responses.into_iter().fold(VacuumTableResponse::default(), |total, r| VacuumTableResponse {
+            rows_sorted: total.rows_sorted + r.rows_sorted,
+            rows_reclaimed: total.rows_reclaimed + r.rows_reclaimed,
+            segments_replaced: total.segments_replaced + r.segments_replaced,
+            segments_written: total.segments_written + r.segments_written,
+            bytes_purged: total.bytes_purged + r.bytes_purged,
+        }))
     }
 
     pub async fn drop_tables(&self, tables: &[u32]) -> Result<()> {

@@ -15,6 +15,7 @@ pub mod query;
 pub mod schema;
 pub mod truncate;
 pub mod unload;
+pub mod vacuum;
 pub mod view;
 
 use std::panic::AssertUnwindSafe;
@@ -97,7 +98,7 @@ async fn route(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         "COPY" => copy::copy(ctx).await,
         "UNLOAD" => unload::unload(ctx).await,
         "COMMENT" => comment::comment(ctx).await,
-        "VACUUM" | "GRANT" | "REVOKE" => Err(Error::unsupported(
+        "GRANT" | "REVOKE" => Err(Error::unsupported(
             format!("{} is not supported yet", statement.first()),
         )),
         _ => {

@@ -28,7 +28,7 @@ use crate::error::{Error, Result, SqlState};
 use crate::handler;
 use crate::server::Server;
 use crate::sql::{StatementText, split_statements};
-use crate::txn::Transaction;
+use crate::txn::{SnapshotHold, Transaction};
 use settings::{SettingCommand, Settings, parse_setting_command};
 
 /// A message sent to the client before a statement's result.
@@ -239,6 +239,7 @@ impl Session {
             session: Arc::clone(self),
             query,
             failed: AtomicBool::new(false),
+            _snapshot: self.server.services.txns.hold_snapshot(),
         };
         let timeout = self.settings().statement_timeout();
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
@@ -351,6 +352,13 @@ impl Session {
                     SqlState::NoActiveSqlTransaction,
                     "DECLARE CURSOR may only be used in transaction blocks",
                 ));
+            }
+            // VACUUM runs its own transactions, one per table.
+            "VACUUM" => {
+                if matches!(*self.block.lock().await, Block::Open(_)) {
+                    return Err(Error::new(SqlState::ActiveSqlTransaction, "VACUUM cannot run inside a transaction block"));
+                }
+                return handler::vacuum::vacuum(self, statement).await;
             }
             // TRUNCATE commits the open transaction first, then runs on its own (as in Redshift).
             "TRUNCATE" => {
@@ -578,6 +586,8 @@ struct LoggedStatement {
     session: Arc<Session>,
     query: i64,
     failed: AtomicBool,
+    /// The statement's rows are read until its last one is sent: VACUUM keeps their segments.
+    _snapshot: SnapshotHold,
 }
 
 impl Drop for LoggedStatement {
@@ -649,24 +659,7 @@ impl<'a> StatementContext<'a> {
     /// Finds an existing table or view: `(schema, name)`.
     pub fn resolve(&self, name: &ObjectName) -> Result<(String, String)> {
         let catalog = self.catalog();
-        let (schema, relation) = split_name(name)?;
-        match schema {
-            Some(schema) => {
-                catalog.schema(&schema)?;
-                if catalog.relation_exists(&schema, &relation) {
-                    Ok((schema, relation))
-                } else {
-                    Err(Error::undefined_table(&relation))
-                }
-            }
-            None => self
-                .session
-                .search_path(&catalog)
-                .into_iter()
-                .find(|s| catalog.relation_exists(s, &relation))
-                .map(|s| (s, relation.clone()))
-                .ok_or_else(|| Error::undefined_table(&relation)),
-        }
+        resolve_relation(&catalog, &self.session.search_path(&catalog), name)
     }
 
     /// Where a new relation named `name` goes: its explicit schema, the temporary schema, or the
@@ -697,6 +690,27 @@ impl<'a> StatementContext<'a> {
                 .map(|s| (s, relation))
                 .ok_or_else(|| Error::new(SqlState::UndefinedSchema, "no schema has been selected to create in")),
         }
+    }
+}
+
+/// Finds an existing table or view of `catalog`, unqualified names along `search_path`:
+/// `(schema, name)`.
+pub fn resolve_relation(catalog: &Catalog, search_path: &[String], name: &ObjectName) -> Result<(String, String)> {
+    let (schema, relation) = split_name(name)?;
+    match schema {
+        Some(schema) => {
+            catalog.schema(&schema)?;
+            if catalog.relation_exists(&schema, &relation) {
+                Ok((schema, relation))
+            } else {
+                Err(Error::undefined_table(&relation))
+            }
+        }
+        None => search_path
+            .iter()
+            .find(|s| catalog.relation_exists(s, &relation))
+            .map(|s| (s.clone(), relation.clone()))
+            .ok_or_else(|| Error::undefined_table(&relation)),
     }
 }
 

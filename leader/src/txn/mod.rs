@@ -123,6 +123,9 @@ struct State {
     active: BTreeMap<u64, u64>,
     committed: HashMap<u64, u64>,
     table_last_write: HashMap<u32, u64>,
+    /// Snapshot csns held by statements whose rows may still be read (see [`SnapshotHold`]), with
+    /// how many hold each.
+    held: BTreeMap<u64, usize>,
 }
 
 pub struct TransactionManager {
@@ -143,6 +146,26 @@ pub struct TransactionManager {
     /// Snapshots in progress, which need every file of their commit: dropped tables' files stay
     /// until none is running.
     file_holds: AtomicUsize,
+}
+
+/// Keeps the segments visible at a csn from being purged by VACUUM while it lives: a statement
+/// holds one from before its transaction begins until its last row is sent, which can be after
+/// the transaction has ended.
+pub struct SnapshotHold {
+    txns: Arc<TransactionManager>,
+    csn: u64,
+}
+
+impl Drop for SnapshotHold {
+    fn drop(&mut self) {
+        let mut state = self.txns.state.lock().unwrap();
+        if let Some(count) = state.held.get_mut(&self.csn) {
+            *count -= 1;
+            if *count == 0 {
+                state.held.remove(&self.csn);
+            }
+        }
+    }
 }
 
 /// Keeps dropped tables' files on the nodes while it lives (see [`TransactionManager::hold_files`]).
@@ -192,6 +215,7 @@ impl TransactionManager {
                 active: BTreeMap::new(),
                 committed,
                 table_last_write,
+                held: BTreeMap::new(),
             }),
             catalog: RwLock::new(Arc::new(catalog)),
             locks: LockManager::default(),
@@ -237,6 +261,30 @@ impl TransactionManager {
     pub fn hold_files(self: &Arc<Self>) -> FileHold {
         self.file_holds.fetch_add(1, AtomicOrdering::SeqCst);
         FileHold(Arc::clone(self))
+    }
+
+    /// Holds the current snapshot's segments until the returned guard is dropped.
+    pub fn hold_snapshot(self: &Arc<Self>) -> SnapshotHold {
+        let mut state = self.state.lock().unwrap();
+        let csn = state.last_csn;
+        *state.held.entry(csn).or_default() += 1;
+        SnapshotHold {
+            txns: Arc::clone(self),
+            csn,
+        }
+    }
+
+    /// The csn up to which segments dropped by committed transactions may be forgotten: the
+    /// oldest snapshot a running transaction or a statement still sending rows reads. 0 while a
+    /// snapshot of the cluster is being taken, which reads every file of its commit.
+    pub fn purge_horizon(&self) -> u64 {
+        if self.file_holds.load(AtomicOrdering::SeqCst) > 0 {
+            return 0;
+        }
+        let state = self.state.lock().unwrap();
+        let oldest_active = state.active.values().min().copied();
+        let oldest_held = state.held.keys().next().copied();
+        [Some(state.last_csn), oldest_active, oldest_held].into_iter().flatten().min().unwrap_or(0)
     }
 
     /// Starts a transaction with a snapshot of everything committed so far.

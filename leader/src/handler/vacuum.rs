@@ -1,0 +1,146 @@
+//! VACUUM: re-sorts tables whose loads left overlapping sort-key ranges, reclaims deleted rows,
+//! and removes the files of segments that no transaction can see any more (those of TRUNCATE,
+//! DELETE, DROP-free rewrites and earlier vacuums).
+//!
+//! As in Redshift it cannot run inside a transaction block, only one runs in the cluster at a
+//! time, and it works one table at a time, each in a transaction of its own that holds the
+//! table's write lock: writers of that table wait, readers do not. Each node rewrites its own
+//! slices ([`blueshift_storage::vacuum`]); no row crosses the network. A table is vacuumed in two
+//! passes: the first rewrites, the second forgets what the first replaced, once no running
+//! statement reads it.
+
+use std::sync::Arc;
+
+use blueshift_proto::{Snapshot as SnapshotProto, VacuumMode, VacuumTableRequest, VacuumTableResponse};
+use sqlparser::ast::{Statement, Value};
+
+use super::done;
+use crate::catalog::TableDef;
+use crate::error::{Error, Result, SqlState};
+use crate::session::{Notice, Outcome, Session, StatementResult, resolve_relation};
+use crate::sql::{StatementText, parse_statement};
+
+/// Redshift's default `TO n PERCENT`.
+const DEFAULT_THRESHOLD_PERCENT: u32 = 95;
+
+/// Attempts at a table whose write lock came free only after another writer committed.
+const LOCK_ATTEMPTS: usize = 3;
+
+pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result<StatementResult> {
+    let Statement::Vacuum(vacuum) = parse_statement(&statement.text)? else {
+        return Err(Error::syntax("expected VACUUM"));
+    };
+    let mode = if vacuum.delete_only {
+        VacuumMode::VacuumDeleteOnly
+    } else if vacuum.sort_only || vacuum.recluster {
+        VacuumMode::VacuumSortOnly
+    } else {
+        VacuumMode::VacuumFull
+    };
+    let threshold_percent = match &vacuum.threshold {
+        None => DEFAULT_THRESHOLD_PERCENT,
+        Some(value) => match &value.value {
+            Value::Number(n, _) => n.parse::<u32>().ok().filter(|n| *n <= 100),
+            _ => None,
+        }
+        .ok_or_else(|| Error::new(SqlState::InvalidParameterValue, format!("VACUUM threshold must be a whole percentage from 0 to 100, not {value}")))?,
+    };
+    let services = &session.server.services;
+    let catalog = services.txns.catalog();
+    let tables: Vec<TableDef> = match &vacuum.table_name {
+        Some(name) => {
+            let (schema, relation) = resolve_relation(&catalog, &session.search_path(&catalog), name)?;
+            let table = catalog.table(&schema, &relation).ok_or_else(|| {
+                Error::new(SqlState::WrongObjectType, format!("\"{relation}\" is not a table"))
+            })?;
+            vec![table.clone()]
+        }
+        None => catalog.schemas.values().flat_map(|s| s.tables.values().cloned()).collect(),
+    };
+    let Ok(_running) = services.vacuum_running.try_lock() else {
+        return Err(Error::new(SqlState::ObjectInUse, "VACUUM is already running: only one VACUUM may run in the cluster at a time"));
+    };
+    let mut total = VacuumTableResponse::default();
+    for table in &tables {
+        let rewritten = rewrite(session, table, mode, threshold_percent).await?;
+        let purged = purge(session, table).await?;
+        total.rows_sorted += rewritten.rows_sorted;
+        total.rows_reclaimed += rewritten.rows_reclaimed;
+        total.segments_replaced += rewritten.segments_replaced;
+        total.segments_written += rewritten.segments_written;
+        total.bytes_purged += rewritten.bytes_purged + purged.bytes_purged;
+    }
+    let mut result = done(Outcome::command("VACUUM"))?;
+    result.notices.push(Notice::info(format!(
+        "Vacuum of {} table(s): {} row(s) sorted, {} deleted row(s) reclaimed, {} segment(s) rewritten into {}, {} byte(s) of files removed",
+        tables.len(),
+        total.rows_sorted,
+        total.rows_reclaimed,
+        total.segments_replaced,
+        total.segments_written,
+        total.bytes_purged
+    )));
+    Ok(result)
+}
+
+/// The first pass over a table: rewrites its segments in a transaction of its own. A pass that
+/// finds nothing to rewrite ends without a commit, so it does not count as a change of the table
+/// to transactions that later write it.
+async fn rewrite(session: &Arc<Session>, table: &TableDef, mode: VacuumMode, threshold_percent: u32) -> Result<VacuumTableResponse> {
+    let services = &session.server.services;
+    let txns = &services.txns;
+    let mut attempt = 0;
+    let mut txn = loop {
+        let mut txn = txns.begin().await?;
+        match txns.lock_for_write(&mut txn, table.oid, &table.name).await {
+            Ok(()) => break txn,
+            Err(e) => {
+                txns.abort(txn).await;
+                attempt += 1;
+                // A writer committed while this pass waited for the lock: start again from a
+                // snapshot that sees its rows.
+                if !matches!(e.state, SqlState::SerializationFailure) || attempt == LOCK_ATTEMPTS {
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let cluster = Arc::clone(&services.cluster);
+    txn.written_nodes.extend(cluster.nodes.iter().map(|n| n.index));
+    let snapshot = txn.snapshot;
+    let result = cluster.vacuum(request(table, txn.xid, snapshot.csn, snapshot.xid, mode, threshold_percent, txns.purge_horizon())).await;
+    match result {
+        Ok(summary) if summary.segments_replaced > 0 => {
+            txns.commit(txn).await?;
+            Ok(summary)
+        }
+        other => {
+            txns.abort(txn).await;
+            other
+        }
+    }
+}
+
+/// The second pass: forgets the segments the first replaced, once no running statement reads them
+/// (those a statement still reads are left to the next VACUUM). It changes no rows, so it needs
+/// neither a transaction nor the table's lock: at a threshold of 0 nothing is due for a rewrite.
+async fn purge(session: &Arc<Session>, table: &TableDef) -> Result<VacuumTableResponse> {
+    let services = &session.server.services;
+    let txns = &services.txns;
+    let csn = txns.last_csn();
+    services.cluster.vacuum(request(table, 0, csn, 0, VacuumMode::VacuumSortOnly, 0, txns.purge_horizon())).await
+}
+
+fn request(table: &TableDef, xid: u64, csn: u64, snapshot_xid: u64, mode: VacuumMode, threshold_percent: u32, purge_csn: u64) -> VacuumTableRequest {
+    VacuumTableRequest {
+        xid,
+        snapshot: Some(SnapshotProto { csn, xid: snapshot_xid }),
+        table_id: u64::from(table.oid),
+        column_ids: table.columns.iter().map(|c| c.id).collect(),
+        sort_column_ids: table.sort_column_ids(),
+        encodings: table.columns.iter().map(|c| (c.id, c.encoding.clone())).collect(),
+        mode: mode.into(),
+        threshold_percent,
+        purge_csn,
+    }
+}
