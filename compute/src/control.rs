@@ -8,7 +8,7 @@ use blueshift_proto::{
     AbortRequest, Ack, AttachRequest, AttachResponse, Block, BlocklistRequest, BlocklistResponse, CommitRequest,
     DeleteRowsRequest,
     DropTablesRequest, InstallImagesRequest, RestoreStatusRequest, RestoreStatusResponse, SliceStats, SnapshotSlicesRequest, SnapshotSlicesResponse, TableStatsRequest, TableStatsResponse, TruncateTableRequest,
-    VacuumMode as ProtoVacuumMode, VacuumTableRequest, VacuumTableResponse,
+    PurgeDroppedRequest, PurgeDroppedResponse, VacuumMode as ProtoVacuumMode, VacuumTableRequest, VacuumTableResponse,
 };
 use blueshift_storage::vacuum::{VacuumMode, VacuumSpec, sorted_region};
 use blueshift_storage::{NodeStore, Snapshot, StorageError};
@@ -135,7 +135,6 @@ impl ComputeControl for ComputeControlService {
                     encodings: &encodings,
                     mode,
                     threshold_percent: r.threshold_percent,
-                    purge_csn: r.purge_csn,
                 })
             })
             .await?;
@@ -144,8 +143,13 @@ impl ComputeControl for ComputeControlService {
             rows_reclaimed: summary.rows_reclaimed,
             segments_replaced: summary.segments_replaced,
             segments_written: summary.segments_written,
-            bytes_purged: summary.bytes_purged,
         }))
+    }
+
+    async fn purge_dropped(&self, request: Request<PurgeDroppedRequest>) -> Result<Response<PurgeDroppedResponse>, Status> {
+        let csn = request.into_inner().csn;
+        let bytes = self.blocking(move |store| store.purge_dropped(csn)).await?;
+        Ok(Response::new(PurgeDroppedResponse { bytes }))
     }
 
     async fn blocklist(&self, request: Request<BlocklistRequest>) -> Result<Response<BlocklistResponse>, Status> {

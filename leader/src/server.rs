@@ -139,6 +139,9 @@ pub async fn start_leader(
                 tokio::time::sleep(MAINTENANCE_INTERVAL).await;
                 services.cluster.reconcile_lagging(&services.txns).await;
                 services.txns.drop_table_files(&services.cluster).await;
+                if let Err(e) = services.txns.purge_dropped_segments(&services.cluster).await {
+                    tracing::warn!(error = %e, "could not remove dropped segments yet");
+                }
                 crate::redistribute::grow_auto_tables(&services).await;
             }
         }

@@ -332,10 +332,8 @@ impl NodeStore {
         Ok(())
     }
 
-    /// Forgets the segments of a table slice whose drop committed at or before `csn` and removes
-    /// their files; returns the bytes freed. The caller vouches that no running transaction's
-    /// snapshot is older than `csn`, so none of them can see those segments.
-    pub(crate) fn purge_dropped(&self, table_id: u64, slice: u32, csn: u64) -> Result<u64> {
+    /// [`NodeStore::purge_dropped`] on one table slice.
+    pub(crate) fn purge_dropped_in(&self, table_id: u64, slice: u32, csn: u64) -> Result<u64> {
         let key = (self.local_slice(slice)?, table_id);
         let Some(table) = self.table_slice(key, false)? else {
             return Ok(0);

@@ -58,9 +58,6 @@ pub struct VacuumSpec<'a> {
     /// Redshift's `TO n PERCENT`: a slice is sorted unless at least this share of its rows is
     /// sorted already, and its deleted rows are reclaimed unless at least this share is live.
     pub threshold_percent: u32,
-    /// Segments whose drop committed at or before this csn, which no running transaction can see,
-    /// are forgotten and their files removed; 0 forgets nothing.
-    pub purge_csn: u64,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,8 +68,6 @@ pub struct VacuumSummary {
     pub rows_reclaimed: u64,
     pub segments_replaced: u64,
     pub segments_written: u64,
-    /// Bytes of the files of forgotten segments.
-    pub bytes_purged: u64,
 }
 
 /// The ids of a slice's segments that form its sorted region: from the oldest, each sorted by the
@@ -143,7 +138,20 @@ fn plan(segments: Vec<VisibleSegment>, spec: &VacuumSpec<'_>) -> SlicePlan {
 }
 
 impl NodeStore {
-    /// Vacuums every slice of this node that holds the table (see the module comment).
+    /// Forgets every segment whose drop committed at or before `csn` and removes its files;
+    /// returns the bytes freed. The caller vouches that no running statement reads a snapshot
+    /// older than `csn`, so none can see those segments.
+    pub fn purge_dropped(&self, csn: u64) -> Result<u64> {
+        let mut freed = 0;
+        for table_id in self.table_ids() {
+            for slice in self.slices() {
+                freed += self.purge_dropped_in(table_id, slice, csn)?;
+            }
+        }
+        Ok(freed)
+    }
+
+    /// Rewrites every slice of this node that holds the table (see the module comment).
     pub fn vacuum(&self, spec: &VacuumSpec<'_>) -> Result<VacuumSummary> {
         let mut summary = VacuumSummary::default();
         let write = WriteSpec {
@@ -155,9 +163,6 @@ impl NodeStore {
             encodings: spec.encodings,
         };
         for slice in self.slices() {
-            if spec.purge_csn > 0 {
-                summary.bytes_purged += self.purge_dropped(spec.table_id, slice, spec.purge_csn)?;
-            }
             let write = WriteSpec { slice, ..write };
             let plan = plan(self.visible_segments(spec.table_id, slice, &spec.snapshot)?, spec);
             if !plan.merge.is_empty() {
@@ -411,7 +416,7 @@ mod tests {
         store.commit(xid, xid).unwrap();
     }
 
-    fn vacuum(store: &NodeStore, xid: u64, mode: VacuumMode, threshold_percent: u32, purge_csn: u64) -> VacuumSummary {
+    fn vacuum(store: &NodeStore, xid: u64, mode: VacuumMode, threshold_percent: u32) -> VacuumSummary {
         let no_encodings = HashMap::new();
         let spec = VacuumSpec {
             xid,
@@ -422,7 +427,6 @@ mod tests {
             encodings: &no_encodings,
             mode,
             threshold_percent,
-            purge_csn,
         };
         let summary = store.vacuum(&spec).unwrap();
         store.commit(xid, xid).unwrap();
@@ -458,7 +462,7 @@ mod tests {
         load(&store, 3, &[7, 3, 20]);
         assert_eq!(segments(&store, 3), vec![(vec![1, 5, 9], true), (vec![10, 12], true), (vec![3, 7, 20], false)]);
 
-        let summary = vacuum(&store, 4, VacuumMode::SortOnly, 95, 0);
+        let summary = vacuum(&store, 4, VacuumMode::SortOnly, 95);
         assert_eq!((summary.rows_sorted, summary.segments_replaced, summary.segments_written), (8, 3, 1));
         assert_eq!(segments(&store, 4), vec![(vec![1, 3, 5, 7, 9, 10, 12, 20], true)]);
         // A reader of the older snapshot still sees the loads as they were.
@@ -467,9 +471,9 @@ mod tests {
         // Nothing left to sort; the replaced segments' files go once no snapshot needs them.
         let files = |store: &NodeStore| std::fs::read_dir(store.root().join("slice-0").join(format!("t{TABLE}"))).unwrap().count();
         assert_eq!(files(&store), 5);
-        let summary = vacuum(&store, 5, VacuumMode::Full, 95, 4);
-        assert_eq!(summary.segments_replaced, 0);
-        assert!(summary.bytes_purged > 0);
+        assert_eq!(vacuum(&store, 5, VacuumMode::Full, 95), VacuumSummary::default());
+        assert_eq!(store.purge_dropped(3).unwrap(), 0, "a snapshot at 3 still reads the loads");
+        assert!(store.purge_dropped(4).unwrap() > 0);
         assert_eq!(files(&store), 2, "the merged segment and the manifest");
         assert_eq!(segments(&store, 5), vec![(vec![1, 3, 5, 7, 9, 10, 12, 20], true)]);
     }
@@ -496,7 +500,7 @@ mod tests {
         store.write(&spec, vec![rows(&third)]).unwrap();
         store.commit(3, 3).unwrap();
 
-        let summary = vacuum(&store, 4, VacuumMode::Full, 95, 0);
+        let summary = vacuum(&store, 4, VacuumMode::Full, 95);
         assert_eq!((summary.rows_sorted, summary.segments_written), (75_000, 1));
         let mut expected: Vec<i64> = first.into_iter().chain(second).chain(third).collect();
         expected.sort_unstable();
@@ -511,8 +515,8 @@ mod tests {
         store.delete_rows(2, TABLE, 0, 1, &RoaringBitmap::from_iter([3u32, 4])).unwrap();
         store.commit(2, 2).unwrap();
         // 98% live: the default threshold of 95% leaves it.
-        assert_eq!(vacuum(&store, 3, VacuumMode::Full, 95, 0), VacuumSummary::default());
-        let summary = vacuum(&store, 4, VacuumMode::DeleteOnly, 100, 0);
+        assert_eq!(vacuum(&store, 3, VacuumMode::Full, 95), VacuumSummary::default());
+        let summary = vacuum(&store, 4, VacuumMode::DeleteOnly, 100);
         assert_eq!((summary.rows_reclaimed, summary.segments_replaced, summary.segments_written), (2, 1, 1));
         let after = segments(&store, 4);
         assert_eq!(after.len(), 1);
@@ -526,7 +530,7 @@ mod tests {
         let store = NodeStore::open(dir.path(), 1).unwrap();
         load(&store, 1, &(0..99).collect::<Vec<_>>());
         load(&store, 2, &[50]);
-        assert_eq!(vacuum(&store, 3, VacuumMode::Full, 95, 0), VacuumSummary::default());
+        assert_eq!(vacuum(&store, 3, VacuumMode::Full, 95), VacuumSummary::default());
 
         let no_encodings = HashMap::new();
         let spec = VacuumSpec {
@@ -538,7 +542,6 @@ mod tests {
             encodings: &no_encodings,
             mode: VacuumMode::SortOnly,
             threshold_percent: 100,
-            purge_csn: 0,
         };
         assert_eq!(store.vacuum(&spec).unwrap().segments_written, 1);
         store.abort(4).unwrap();

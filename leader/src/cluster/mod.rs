@@ -16,7 +16,7 @@ use blueshift_compute::channels;
 use blueshift_proto::compute_control_client::ComputeControlClient;
 use blueshift_proto::{
     AbortRequest, AttachRequest, Block, BlocklistRequest, CommitRequest, DeleteRowsRequest, DropTablesRequest, SegmentDeletes,
-    SliceStats, Snapshot as SnapshotProto, TableStatsRequest, TruncateTableRequest, VacuumTableRequest, VacuumTableResponse,
+    SliceStats, Snapshot as SnapshotProto, TableStatsRequest, TruncateTableRequest, PurgeDroppedRequest, VacuumTableRequest, VacuumTableResponse,
 };
 use blueshift_storage::Snapshot;
 use serde::{Deserialize, Serialize};
@@ -374,8 +374,18 @@ impl Cluster {
             rows_reclaimed: total.rows_reclaimed + r.rows_reclaimed,
             segments_replaced: total.segments_replaced + r.segments_replaced,
             segments_written: total.segments_written + r.segments_written,
-            bytes_purged: total.bytes_purged + r.bytes_purged,
         }))
+    }
+
+    /// Has every node forget the segments whose drop committed at or before `csn`; returns the
+    /// bytes of files removed.
+    pub async fn purge_dropped(&self, csn: u64) -> Result<u64> {
+        let calls = self.nodes.iter().map(|node| async move {
+            let mut client = node.control()?;
+            let response = client.purge_dropped(PurgeDroppedRequest { csn }).await.map_err(|e| node.error(e.message()))?;
+            Ok::<_, Error>(response.into_inner().bytes)
+        });
+        Ok(futures::future::try_join_all(calls).await?.into_iter().sum())
     }
 
     pub async fn drop_tables(&self, tables: &[u32]) -> Result<()> {

@@ -1,13 +1,11 @@
 //! VACUUM: re-sorts tables whose loads left overlapping sort-key ranges, reclaims deleted rows,
-//! and removes the files of segments that no transaction can see any more (those of TRUNCATE,
-//! DELETE, DROP-free rewrites and earlier vacuums).
+//! and removes the files of segments that no transaction can see any more.
 //!
 //! As in Redshift it cannot run inside a transaction block, only one runs in the cluster at a
 //! time, and it works one table at a time, each in a transaction of its own that holds the
 //! table's write lock: writers of that table wait, readers do not. Each node rewrites its own
-//! slices ([`blueshift_storage::vacuum`]); no row crosses the network. A table is vacuumed in two
-//! passes: the first rewrites, the second forgets what the first replaced, once no running
-//! statement reads it.
+//! slices ([`blueshift_storage::vacuum`]); no row crosses the network. At the end the nodes forget
+//! the segments that no running statement reads any more, those it replaced among them.
 
 use std::sync::Arc;
 
@@ -63,13 +61,14 @@ pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result
     let mut total = VacuumTableResponse::default();
     for table in &tables {
         let rewritten = rewrite(session, table, mode, threshold_percent).await?;
-        let purged = purge(session, table).await?;
         total.rows_sorted += rewritten.rows_sorted;
         total.rows_reclaimed += rewritten.rows_reclaimed;
         total.segments_replaced += rewritten.segments_replaced;
         total.segments_written += rewritten.segments_written;
-        total.bytes_purged += rewritten.bytes_purged + purged.bytes_purged;
     }
+    // The replaced segments go now unless a running statement still reads them; then the leader's
+    // maintenance removes them once it is done.
+    let purged = services.txns.purge_dropped_segments(&services.cluster).await?;
     let mut result = done(Outcome::command("VACUUM"))?;
     result.notices.push(Notice::info(format!(
         "Vacuum of {} table(s): {} row(s) sorted, {} deleted row(s) reclaimed, {} segment(s) rewritten into {}, {} byte(s) of files removed",
@@ -78,14 +77,14 @@ pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result
         total.rows_reclaimed,
         total.segments_replaced,
         total.segments_written,
-        total.bytes_purged
+        purged
     )));
     Ok(result)
 }
 
-/// The first pass over a table: rewrites its segments in a transaction of its own. A pass that
-/// finds nothing to rewrite ends without a commit, so it does not count as a change of the table
-/// to transactions that later write it.
+/// Rewrites a table's segments in a transaction of its own. One that finds nothing to rewrite ends
+/// without a commit, so it does not count as a change of the table to transactions that later
+/// write it.
 async fn rewrite(session: &Arc<Session>, table: &TableDef, mode: VacuumMode, threshold_percent: u32) -> Result<VacuumTableResponse> {
     let services = &session.server.services;
     let txns = &services.txns;
@@ -108,7 +107,7 @@ async fn rewrite(session: &Arc<Session>, table: &TableDef, mode: VacuumMode, thr
     let cluster = Arc::clone(&services.cluster);
     txn.written_nodes.extend(cluster.nodes.iter().map(|n| n.index));
     let snapshot = txn.snapshot;
-    let result = cluster.vacuum(request(table, txn.xid, snapshot.csn, snapshot.xid, mode, threshold_percent, txns.purge_horizon())).await;
+    let result = cluster.vacuum(request(table, txn.xid, snapshot.csn, snapshot.xid, mode, threshold_percent)).await;
     match result {
         Ok(summary) if summary.segments_replaced > 0 => {
             txns.commit(txn).await?;
@@ -121,17 +120,7 @@ async fn rewrite(session: &Arc<Session>, table: &TableDef, mode: VacuumMode, thr
     }
 }
 
-/// The second pass: forgets the segments the first replaced, once no running statement reads them
-/// (those a statement still reads are left to the next VACUUM). It changes no rows, so it needs
-/// neither a transaction nor the table's lock: at a threshold of 0 nothing is due for a rewrite.
-async fn purge(session: &Arc<Session>, table: &TableDef) -> Result<VacuumTableResponse> {
-    let services = &session.server.services;
-    let txns = &services.txns;
-    let csn = txns.last_csn();
-    services.cluster.vacuum(request(table, 0, csn, 0, VacuumMode::VacuumSortOnly, 0, txns.purge_horizon())).await
-}
-
-fn request(table: &TableDef, xid: u64, csn: u64, snapshot_xid: u64, mode: VacuumMode, threshold_percent: u32, purge_csn: u64) -> VacuumTableRequest {
+fn request(table: &TableDef, xid: u64, csn: u64, snapshot_xid: u64, mode: VacuumMode, threshold_percent: u32) -> VacuumTableRequest {
     VacuumTableRequest {
         xid,
         snapshot: Some(SnapshotProto { csn, xid: snapshot_xid }),
@@ -141,6 +130,5 @@ fn request(table: &TableDef, xid: u64, csn: u64, snapshot_xid: u64, mode: Vacuum
         encodings: table.columns.iter().map(|c| (c.id, c.encoding.clone())).collect(),
         mode: mode.into(),
         threshold_percent,
-        purge_csn,
     }
 }

@@ -507,6 +507,15 @@ impl TransactionManager {
         }
     }
 
+    /// Has the nodes forget the segments that TRUNCATE and VACUUM dropped once no running
+    /// statement reads them, removing their files; returns the bytes removed.
+    pub async fn purge_dropped_segments(&self, cluster: &Cluster) -> Result<u64> {
+        match self.purge_horizon() {
+            0 => Ok(0),
+            csn => cluster.purge_dropped(csn).await,
+        }
+    }
+
     /// Removes the files of dropped tables from every node; retried later for unreachable nodes.
     pub async fn drop_table_files(&self, cluster: &Cluster) {
         if self.file_holds.load(AtomicOrdering::SeqCst) > 0 {
