@@ -239,7 +239,7 @@ impl Session {
             session: Arc::clone(self),
             query,
             failed: AtomicBool::new(false),
-            _snapshot: self.server.services.txns.hold_snapshot(),
+            _snapshot: (statement.first() != "VACUUM").then(|| self.server.services.txns.hold_snapshot()),
         };
         let timeout = self.settings().statement_timeout();
         let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
@@ -587,7 +587,8 @@ struct LoggedStatement {
     query: i64,
     failed: AtomicBool,
     /// The statement's rows are read until its last one is sent: VACUUM keeps their segments.
-    _snapshot: SnapshotHold,
+    /// VACUUM itself holds none, so that it can remove the segments it replaces.
+    _snapshot: Option<SnapshotHold>,
 }
 
 impl Drop for LoggedStatement {
