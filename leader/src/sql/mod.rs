@@ -160,9 +160,15 @@ impl Dialect for BlueshiftDialect {
     }
 
     /// PostgreSQL's `a OPERATOR(pg_catalog.~) b` (psql writes its patterns that way) binds like
-    /// a comparison.
+    /// a comparison. `||` binds as PostgreSQL's and Redshift's other operators do, looser than
+    /// arithmetic and tighter than comparisons: `'v' || n % 7` is `'v' || (n % 7)`, where
+    /// sqlparser ranks `||` with `*` and would read `('v' || n) % 7`.
     fn get_next_precedence(&self, parser: &Parser) -> Option<Result<u8, ParserError>> {
-        is_operator_call(parser).then(|| Ok(self.prec_value(sqlparser::dialect::Precedence::Eq)))
+        if is_operator_call(parser) {
+            return Some(Ok(self.prec_value(sqlparser::dialect::Precedence::Eq)));
+        }
+        matches!(parser.peek_token_ref().token, Token::StringConcat)
+            .then(|| Ok(self.prec_value(sqlparser::dialect::Precedence::PlusMinus) - 1))
     }
 
     fn parse_infix(&self, parser: &mut Parser, expr: &sqlparser::ast::Expr, precedence: u8) -> Option<Result<sqlparser::ast::Expr, ParserError>> {
