@@ -48,6 +48,7 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
         .with_extension(Arc::clone(&cluster));
     let options = config.options_mut();
     options.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+    options.sql_parser.parse_float_as_decimal = true;
     options.execution.time_zone = Some("+00:00".to_string());
     let builder = SessionStateBuilder::new()
         .with_config(config)
