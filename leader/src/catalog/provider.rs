@@ -337,7 +337,8 @@ async fn plan_view(cell: &Arc<ContextCell>, services: &Arc<Services>, view: &Vie
             ))));
         }
         let state = crate::planner::session_state(Arc::clone(cell), Arc::clone(services));
-        let statement = crate::sql::parse_statement(&view.sql).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let mut statement = crate::sql::parse_statement(&view.sql).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        crate::sql::redshift_idioms::rewrite(&mut statement).map_err(|e| DataFusionError::External(Box::new(e)))?;
         let plan = state
             .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
             .await?;

@@ -42,8 +42,9 @@ pub async fn query(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
 /// Plans a parsed statement, binding the extended protocol's parameters.
 pub async fn plan(state: &SessionState, mut statement: Statement, params: Option<ParamValues>) -> Result<LogicalPlan> {
     crate::sql::pg_compat::rewrite(&mut statement);
-    crate::sql::redshift_idioms::rewrite(&mut statement);
+    // Columns are named before DATEADD and DATEDIFF become expressions, after the functions.
     crate::sql::column_names::name_columns(&mut statement);
+    crate::sql::redshift_idioms::rewrite(&mut statement)?;
     crate::sql::cast_types::normalize_casts(&mut statement);
     // Each retry replaces one lateral alias; an alias of itself would never plan, hence a bound.
     let mut retries = 0;

@@ -24,7 +24,12 @@ fn name_of(expr: &Expr) -> Option<String> {
     Some(match expr {
         Expr::Identifier(i) => i.value.to_lowercase(),
         Expr::CompoundIdentifier(parts) => parts.last()?.value.to_lowercase(),
-        Expr::Function(f) => f.name.0.last()?.as_ident()?.value.to_lowercase(),
+        Expr::Function(f) => match f.name.0.last()?.as_ident()?.value.to_lowercase().as_str() {
+            // Redshift's names for these two.
+            "dateadd" => "date_add".to_string(),
+            "datediff" => "date_diff".to_string(),
+            name => name.to_string(),
+        },
         Expr::Cast { expr, data_type, .. } => match name_of(expr) {
             Some(name) => name,
             None => type_name(data_type)?,

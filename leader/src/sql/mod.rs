@@ -3,6 +3,7 @@
 
 pub mod cast_types;
 pub mod column_names;
+pub mod date_functions;
 pub mod external;
 pub mod lateral_alias;
 pub mod options;

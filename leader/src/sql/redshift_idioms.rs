@@ -1,5 +1,4 @@
-//! Two idioms of sqlalchemy-redshift's reflection query that Redshift accepts and DataFusion
-//! does not plan as written:
+//! Idioms that Redshift accepts and DataFusion does not plan as written:
 //!
 //! - `FROM pg_get_late_binding_view_cols() cols(view_schema name, ...)`: a table function with a
 //!   column definition list becomes a read of the unlisted system relation of the same name,
@@ -7,7 +6,8 @@
 //! - an integer used as a condition (`WHERE 1 AND ...`) is true unless it is 0;
 //! - `regexp_replace(s, pattern[, replacement])` replaces every match (Redshift's meaning;
 //!   PostgreSQL's, which DataFusion follows, replaces the first unless given the `g` flag), and
-//!   without a replacement removes them.
+//!   without a replacement removes them;
+//! - DATEADD and DATEDIFF ([`super::date_functions`]).
 
 use std::ops::ControlFlow;
 
@@ -16,21 +16,25 @@ use sqlparser::ast::{
     VisitMut, VisitorMut,
 };
 
+use crate::error::{Error, Result};
 use crate::system::SYSTEM_SCHEMA;
 
 /// Catalog functions that Redshift calls in FROM and Blueshift serves as relations.
 const TABLE_FUNCTIONS: &[&str] = &["pg_get_late_binding_view_cols"];
 
-pub fn rewrite(statement: &mut Statement) {
-    let _ = statement.visit(&mut Idioms);
+pub fn rewrite(statement: &mut Statement) -> Result<()> {
+    match statement.visit(&mut Idioms) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
 }
 
 struct Idioms;
 
 impl VisitorMut for Idioms {
-    type Break = ();
+    type Break = Error;
 
-    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<()> {
+    fn pre_visit_table_factor(&mut self, factor: &mut TableFactor) -> ControlFlow<Error> {
         if let TableFactor::Table { name, args, alias, .. } = factor
             && args.as_ref().is_some_and(|a| a.args.is_empty())
             && let Some(function) = name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_lowercase())
@@ -45,7 +49,10 @@ impl VisitorMut for Idioms {
         ControlFlow::Continue(())
     }
 
-    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<()> {
+    fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+        if let Err(e) = super::date_functions::rewrite_call(expr) {
+            return ControlFlow::Break(e);
+        }
         if let Expr::Function(function) = expr
             && function.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("regexp_replace"))
             && let FunctionArguments::List(list) = &mut function.args
@@ -60,7 +67,7 @@ impl VisitorMut for Idioms {
         ControlFlow::Continue(())
     }
 
-    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<()> {
+    fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
         conditions_of(query.body.as_mut());
         ControlFlow::Continue(())
     }
@@ -112,7 +119,7 @@ mod tests {
              view_name name, col_name name, col_type varchar, col_num int) WHERE 1 AND view_schema = 'public'",
         )
         .unwrap();
-        rewrite(&mut statement);
+        rewrite(&mut statement).unwrap();
         let sql = statement.to_string();
         assert!(sql.contains("FROM pg_catalog.pg_get_late_binding_view_cols"), "{sql}");
         assert!(sql.contains("(view_schema, view_name, col_name, col_type, col_num)"), "{sql}");
