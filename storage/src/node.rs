@@ -339,21 +339,27 @@ impl NodeStore {
             return Ok(0);
         };
         let mut table = table.lock().unwrap();
-        let (gone, kept): (Vec<SegmentEntry>, Vec<SegmentEntry>) = std::mem::take(&mut table.manifest.segments)
-            .into_iter()
-            .partition(|s| s.dropped.and_then(|d| d.csn).is_some_and(|at| at <= csn));
-        table.manifest.segments = kept;
+        let (gone, kept): (Vec<SegmentEntry>, Vec<SegmentEntry>) =
+            table.manifest.segments.iter().cloned().partition(|s| s.dropped.and_then(|d| d.csn).is_some_and(|at| at <= csn));
         if gone.is_empty() {
             return Ok(0);
         }
-        table.save()?;
+        let before = std::mem::replace(&mut table.manifest.segments, kept);
+        if let Err(e) = table.save() {
+            table.manifest.segments = before;
+            return Err(e);
+        }
         let mut freed = 0;
         for segment in &gone {
             freed += segment.bytes;
             for file in std::iter::once(&segment.file).chain(segment.deletes.iter().map(|d| &d.file)) {
                 let path = table.dir.join(file);
                 self.bitmaps.lock().unwrap().remove(&path);
-                fs::remove_file(&path).map_err(StorageError::io(&path))?;
+                // A restored segment's file may never have been fetched.
+                match fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(StorageError::io(&path)(e)),
+                    _ => {}
+                }
             }
         }
         Ok(freed)

@@ -14,13 +14,14 @@
 //! [`SEGMENT_ROWS`] rows), so a slice's vacuum holds a batch per input segment, the unsorted
 //! inputs, and the output segment it is building.
 
-use std::collections::{HashMap, HashSet};
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::fs::File;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
 use arrow::compute::{SortOptions, interleave_record_batch};
-use arrow::row::{RowConverter, Rows, SortField};
+use arrow::row::{OwnedRow, RowConverter, Rows, SortField};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -239,10 +240,10 @@ fn live_rows(segment: &VisibleSegment, column_ids: &[u32]) -> Result<impl Iterat
 
 /// A segment's live rows in sort-key order, for the merge: read as they are when the segment is
 /// sorted by the key, sorted in memory otherwise. `None` when no row of it is live.
-fn sorted_run(segment: &VisibleSegment, column_ids: &[u32], sort_column_ids: &[u32], key: &[usize]) -> Result<Option<Run>> {
+fn sorted_run(segment: &VisibleSegment, column_ids: &[u32], sort_column_ids: &[u32], key: &[usize]) -> Result<Option<RunStart>> {
     let rows = live_rows(segment, column_ids)?;
     if segment.entry.sorted_by == sort_column_ids {
-        return Run::start(Box::new(rows));
+        return RunStart::of(Box::new(rows));
     }
     let batches: Vec<RecordBatch> = rows.filter(|b| !b.as_ref().is_ok_and(|b| b.num_rows() == 0)).collect::<Result<_>>()?;
     if batches.is_empty() {
@@ -250,7 +251,7 @@ fn sorted_run(segment: &VisibleSegment, column_ids: &[u32], sort_column_ids: &[u
     }
     let sorted = SortedRows::new(batches, key)?;
     let pieces: Vec<Result<RecordBatch>> = sorted.pieces(0..sorted.num_rows()).collect();
-    Run::start(Box::new(pieces.into_iter()))
+    RunStart::of(Box::new(pieces.into_iter()))
 }
 
 type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
@@ -260,24 +261,25 @@ type Batches = Box<dyn Iterator<Item = Result<RecordBatch>> + Send>;
 struct Run {
     rest: Batches,
     batch: RecordBatch,
-    keys: Option<Rows>,
+    keys: Rows,
     at: usize,
     /// Where `batch` is among the merge's batches that picked rows point into.
     slot: usize,
 }
 
-impl Run {
-    fn start(mut rest: Batches) -> Result<Option<Run>> {
+/// A run's first batch with rows, and the rest of it.
+struct RunStart {
+    first: RecordBatch,
+    rest: Batches,
+}
+
+impl RunStart {
+    /// `None` if the batches hold no rows.
+    fn of(mut rest: Batches) -> Result<Option<RunStart>> {
         for batch in rest.by_ref() {
             let batch = batch?;
             if batch.num_rows() > 0 {
-                return Ok(Some(Run {
-                    rest,
-                    batch,
-                    keys: None,
-                    at: 0,
-                    slot: 0,
-                }));
+                return Ok(Some(RunStart { first: batch, rest }));
             }
         }
         Ok(None)
@@ -285,9 +287,12 @@ impl Run {
 }
 
 /// A k-way merge of sorted runs into batches of [`MERGE_BATCH_ROWS`] rows in key order (ascending,
-/// NULLs last, as segments are sorted). Rows with equal keys keep the order of their runs.
+/// NULLs last, as segments are sorted). Rows with equal keys keep the order of their runs. A heap
+/// keeps the next row of every run, so a slice of many small loads merges in log(runs) per row.
 struct Merge {
-    runs: Vec<Run>,
+    /// `None` once a run is used up (the heap names runs by position).
+    runs: Vec<Option<Run>>,
+    heap: BinaryHeap<Reverse<(OwnedRow, usize)>>,
     converter: RowConverter,
     key: Vec<usize>,
     /// The batches the picked rows come from.
@@ -298,69 +303,63 @@ struct Merge {
 }
 
 impl Merge {
-    fn new(mut runs: Vec<Run>, key: &[usize]) -> Result<Merge> {
+    fn new(runs: Vec<RunStart>, key: &[usize]) -> Result<Merge> {
         let fields = match runs.first() {
             Some(run) => key
                 .iter()
-                .map(|&i| SortField::new_with_options(run.batch.column(i).data_type().clone(), SortOptions { descending: false, nulls_first: false }))
+                .map(|&i| SortField::new_with_options(run.first.column(i).data_type().clone(), SortOptions { descending: false, nulls_first: false }))
                 .collect(),
             None => Vec::new(),
         };
-        let converter = RowConverter::new(fields)?;
-        let mut batches = Vec::new();
-        for run in &mut runs {
-            run.slot = batches.len();
-            batches.push(run.batch.clone());
-            run.keys = Some(converter.convert_columns(&key.iter().map(|&i| Arc::clone(run.batch.column(i))).collect::<Vec<_>>())?);
-        }
-        Ok(Merge {
-            runs,
-            converter,
+        let mut merge = Merge {
+            runs: Vec::with_capacity(runs.len()),
+            heap: BinaryHeap::with_capacity(runs.len()),
+            converter: RowConverter::new(fields)?,
             key: key.to_vec(),
-            batches,
+            batches: Vec::new(),
             picked: Vec::with_capacity(MERGE_BATCH_ROWS),
             failed: false,
-        })
-    }
-
-    /// The run whose next row is the smallest.
-    fn smallest(&self) -> Option<usize> {
-        fn key(run: &Run) -> arrow::row::Row<'_> {
-            run.keys.as_ref().expect("converted").row(run.at)
+        };
+        for start in runs {
+            let run = merge.run_at(start.first, start.rest)?;
+            merge.heap.push(Reverse((run.keys.row(0).owned(), merge.runs.len())));
+            merge.runs.push(Some(run));
         }
-        (0..self.runs.len()).reduce(|best, i| if key(&self.runs[i]) < key(&self.runs[best]) { i } else { best })
+        Ok(merge)
     }
 
-    /// Moves run `i` past its current row, onto its next batch when this one is used up.
+    /// A run at the first row of `batch`, which becomes one the picked rows can point into.
+    fn run_at(&mut self, batch: RecordBatch, rest: Batches) -> Result<Run> {
+        let columns: Vec<_> = self.key.iter().map(|&k| Arc::clone(batch.column(k))).collect();
+        let keys = self.converter.convert_columns(&columns)?;
+        let slot = self.batches.len();
+        self.batches.push(batch.clone());
+        Ok(Run { rest, batch, keys, at: 0, slot })
+    }
+
+    /// Moves run `i` past its current row, onto its next batch when this one is used up; puts
+    /// its next row in the heap, or retires the run.
     fn advance(&mut self, i: usize) -> Result<()> {
-        let run = &mut self.runs[i];
+        let mut run = self.runs[i].take().expect("a run in the heap is live");
         run.at += 1;
-        if run.at < run.batch.num_rows() {
-            return Ok(());
+        if run.at == run.batch.num_rows() {
+            let Some(next) = RunStart::of(run.rest)? else {
+                return Ok(());
+            };
+            run = self.run_at(next.first, next.rest)?;
         }
-        for batch in run.rest.by_ref() {
-            let batch = batch?;
-            if batch.num_rows() == 0 {
-                continue;
-            }
-            let columns: Vec<_> = self.key.iter().map(|&k| Arc::clone(batch.column(k))).collect();
-            run.keys = Some(self.converter.convert_columns(&columns)?);
-            run.slot = self.batches.len();
-            self.batches.push(batch.clone());
-            run.batch = batch;
-            run.at = 0;
-            return Ok(());
-        }
-        self.runs.swap_remove(i);
+        self.heap.push(Reverse((run.keys.row(run.at).owned(), i)));
+        self.runs[i] = Some(run);
         Ok(())
     }
 
     fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
         while self.picked.len() < MERGE_BATCH_ROWS {
-            let Some(i) = self.smallest() else {
+            let Some(Reverse((_, i))) = self.heap.pop() else {
                 break;
             };
-            self.picked.push((self.runs[i].slot, self.runs[i].at));
+            let run = self.runs[i].as_ref().expect("a run in the heap is live");
+            self.picked.push((run.slot, run.at));
             self.advance(i)?;
         }
         if self.picked.is_empty() {
@@ -371,7 +370,7 @@ impl Merge {
         self.picked.clear();
         // Keep only the batches the runs are still reading.
         self.batches.clear();
-        for run in &mut self.runs {
+        for run in self.runs.iter_mut().flatten() {
             run.slot = self.batches.len();
             self.batches.push(run.batch.clone());
         }

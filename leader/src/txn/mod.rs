@@ -148,7 +148,7 @@ pub struct TransactionManager {
     file_holds: AtomicUsize,
 }
 
-/// Keeps the segments visible at a csn from being purged by VACUUM while it lives: a statement
+/// Keeps the segments visible at a csn from being purged while it lives: a statement
 /// holds one from before its transaction begins until its last row is sent, which can be after
 /// the transaction has ended.
 pub struct SnapshotHold {
