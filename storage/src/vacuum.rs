@@ -507,6 +507,19 @@ mod tests {
     }
 
     #[test]
+    fn many_small_loads_merge_into_one_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = NodeStore::open(dir.path(), 1).unwrap();
+        for n in 0..40u64 {
+            let keys: Vec<i64> = (0..25).map(|i| i * 40 + n as i64).collect();
+            load(&store, n + 1, &keys);
+        }
+        let summary = vacuum(&store, 41, VacuumMode::Full, 95);
+        assert_eq!((summary.rows_sorted, summary.segments_replaced, summary.segments_written), (1000, 40, 1));
+        assert_eq!(segments(&store, 41), vec![((0..1000).collect::<Vec<i64>>(), true)]);
+    }
+
+    #[test]
     fn deleted_rows_are_reclaimed_past_the_threshold() {
         let dir = tempfile::tempdir().unwrap();
         let store = NodeStore::open(dir.path(), 1).unwrap();
