@@ -105,7 +105,6 @@ pub fn sorted_region<'a>(segments: impl IntoIterator<Item = &'a SegmentEntry>, s
 
 /// Which segments of a slice a vacuum rewrites: `merge` into one sorted run, or each of `compact`
 /// on its own, without its deleted rows.
-#[derive(Default)]
 struct SlicePlan {
     merge: Vec<VisibleSegment>,
     compact: Vec<VisibleSegment>,
