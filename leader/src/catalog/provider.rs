@@ -337,11 +337,12 @@ async fn plan_view(cell: &Arc<ContextCell>, services: &Arc<Services>, view: &Vie
             ))));
         }
         let state = crate::planner::session_state(Arc::clone(cell), Arc::clone(services));
-        let mut statement = crate::sql::parse_statement(&view.sql).map_err(|e| DataFusionError::External(Box::new(e)))?;
-        crate::sql::redshift_idioms::rewrite(&mut statement).map_err(|e| DataFusionError::External(Box::new(e)))?;
-        let plan = state
-            .statement_to_plan(datafusion::sql::parser::Statement::Statement(Box::new(statement)))
-            .await?;
+        // Planned as any query is, so that the view reads as it did when it was created: Redshift's
+        // functions and idioms, and PostgreSQL's names for unnamed columns.
+        let statement = crate::sql::parse_statement(&view.sql).map_err(|e| DataFusionError::External(Box::new(e)))?;
+        let plan = crate::handler::query::plan(&state, statement, None)
+            .await
+            .map_err(|e| DataFusionError::External(Box::new(e)))?;
         if view.columns.is_empty() {
             return Ok(plan);
         }
