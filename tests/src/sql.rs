@@ -1,7 +1,28 @@
 //! Small helpers for tests that compare results as text: rows of a simple query (the server's own
-//! text rendering, NULL as `None`) and the row count of a command.
+//! text rendering, NULL as `None`), the row count of a command, and the notices a client receives.
 
-use tokio_postgres::{Client, Error, SimpleQueryMessage};
+use std::sync::{Arc, Mutex};
+
+use futures::StreamExt;
+use tokio_postgres::{AsyncMessage, Client, Error, NoTls, SimpleQueryMessage};
+
+/// A client of the leader on `port` whose INFO and NOTICE messages are collected.
+pub async fn connect_with_notices(port: u16) -> (Client, Arc<Mutex<Vec<String>>>) {
+    let (client, mut connection) = tokio_postgres::connect(&format!("host=127.0.0.1 port={port} user=awsuser dbname=dev"), NoTls)
+        .await
+        .unwrap();
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&notices);
+    tokio::spawn(async move {
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
+        while let Some(Ok(message)) = messages.next().await {
+            if let AsyncMessage::Notice(notice) = message {
+                sink.lock().unwrap().push(notice.message().to_string());
+            }
+        }
+    });
+    (client, notices)
+}
 
 /// The rows `sql` returns, each value as the server printed it.
 pub async fn text_rows(client: &Client, sql: &str) -> Vec<Vec<Option<String>>> {

@@ -21,9 +21,6 @@ use crate::sql::{StatementText, parse_statement};
 /// Redshift's default `TO n PERCENT`.
 const DEFAULT_THRESHOLD_PERCENT: u32 = 95;
 
-/// Attempts at a table whose write lock came free only after another writer committed.
-const LOCK_ATTEMPTS: usize = 3;
-
 pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result<StatementResult> {
     let Statement::Vacuum(vacuum) = parse_statement(&statement.text)? else {
         return Err(Error::syntax("expected VACUUM"));
@@ -61,8 +58,10 @@ pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result
     let mut total = VacuumTableResponse::default();
     for table in &tables {
         let rewritten = rewrite(session, table, mode, threshold_percent).await?;
-        total.rows_sorted += rewritten.rows_sorted;
-        total.rows_reclaimed += rewritten.rows_reclaimed;
+        // Every node holds a copy of a DISTSTYLE ALL table's rows: count the table's rows once.
+        let copies = if table.dist_style.is_all() { services.cluster.nodes.len().max(1) as u64 } else { 1 };
+        total.rows_sorted += rewritten.rows_sorted / copies;
+        total.rows_reclaimed += rewritten.rows_reclaimed / copies;
         total.segments_replaced += rewritten.segments_replaced;
         total.segments_written += rewritten.segments_written;
     }
@@ -88,21 +87,19 @@ pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result
 async fn rewrite(session: &Arc<Session>, table: &TableDef, mode: VacuumMode, threshold_percent: u32) -> Result<VacuumTableResponse> {
     let services = &session.server.services;
     let txns = &services.txns;
-    let mut attempt = 0;
-    let mut txn = loop {
-        let mut txn = txns.begin().await?;
-        match txns.lock_for_write(&mut txn, table.oid, &table.name).await {
-            Ok(()) => break txn,
-            Err(e) => {
-                txns.abort(txn).await;
-                attempt += 1;
-                // A writer committed while this pass waited for the lock: start again from a
-                // snapshot that sees its rows.
-                if !matches!(e.state, SqlState::SerializationFailure) || attempt == LOCK_ATTEMPTS {
-                    return Err(e);
-                }
-            }
-        }
+    let mut txn = txns.begin().await?;
+    // A writer that commits while this waits for the lock moves the pass to a snapshot that sees
+    // its rows (see `lock_for_write`).
+    if let Err(e) = txns.lock_for_write(&mut txn, table.oid, &table.name).await {
+        txns.abort(txn).await;
+        return Err(e);
+    }
+    // The table as of the pass's own snapshot: a VACUUM of every table reaches the last ones
+    // after DDL may have changed them, and a rewrite must keep every column its segments hold.
+    let catalog = txn.catalog();
+    let Some((_, table)) = catalog.table_by_oid(table.oid) else {
+        txns.abort(txn).await;
+        return Ok(VacuumTableResponse::default());
     };
     let cluster = Arc::clone(&services.cluster);
     txn.written_nodes.extend(cluster.nodes.iter().map(|n| n.index));

@@ -477,7 +477,10 @@ impl Session {
         let mut block = self.block.lock().await;
         if let Block::Open(txn) = &mut *block {
             self.server.services.log.set_xid(self.pid, txn.snapshot.xid);
+            // The block's snapshot is taken by its first statement, not by BEGIN.
+            self.server.services.txns.take_latest_snapshot(txn, None);
             let result = handler::execute(&mut StatementContext::new(self, txn, statement, params, true)).await;
+            txn.statement_ran();
             if result.is_err()
                 && let Block::Open(txn) = std::mem::replace(&mut *block, Block::Failed)
             {

@@ -52,6 +52,9 @@ pub struct Transaction {
     pub truncated: BTreeSet<u32>,
     /// Bytes of segment files written, counted toward automated snapshots' change threshold.
     pub written_bytes: u64,
+    /// Whether a statement of this transaction has run. Until one has, nothing was read as of
+    /// the snapshot, so it may still move to a later one (see [`TransactionManager::take_latest_snapshot`]).
+    ran_statement: bool,
     manager: Arc<TransactionManager>,
     finished: bool,
 }
@@ -101,6 +104,16 @@ impl Transaction {
 
     pub fn changed_catalog(&self) -> bool {
         self.catalog.is_some()
+    }
+
+    /// Records that a statement of this transaction ran: its snapshot is fixed from now on.
+    pub fn statement_ran(&mut self) {
+        self.ran_statement = true;
+    }
+
+    /// Whether nothing has been read or written as of this transaction's snapshot yet.
+    fn unused(&self) -> bool {
+        !self.ran_statement && !self.has_changes() && self.truncated.is_empty() && self.dropped_tables.is_empty()
     }
 }
 
@@ -314,6 +327,7 @@ impl TransactionManager {
             row_deltas: HashMap::new(),
             truncated: BTreeSet::new(),
             written_bytes: 0,
+            ran_statement: false,
             manager: Arc::clone(self),
             finished: false,
         })
@@ -362,9 +376,39 @@ impl TransactionManager {
         Ok(txn.catalog.as_mut().expect("just set"))
     }
 
-    /// Takes the write lock of a table. Fails with Redshift's serializable isolation error (1023)
-    /// if another transaction committed a change to the table after this one's snapshot: writing
-    /// on top of rows this transaction cannot see would break serializability.
+    /// Moves a transaction that has not read or written anything yet to the latest snapshot and
+    /// catalog, as PostgreSQL and Redshift take a transaction's snapshot at its first statement
+    /// rather than at BEGIN. `unchanged` names a table whose definition the caller already
+    /// looked up: if a commit since the old snapshot changed it, the transaction stays where it
+    /// was. Returns whether it moved.
+    pub fn take_latest_snapshot(&self, txn: &mut Transaction, unchanged: Option<u32>) -> bool {
+        if !txn.unused() {
+            return false;
+        }
+        let mut state = self.state.lock().unwrap();
+        // Commits publish their catalog under the state lock, so this is the catalog as of `last_csn`.
+        let catalog = self.catalog();
+        if let Some(oid) = unchanged {
+            let definition = |catalog: &Catalog| catalog.table_by_oid(oid).map(|(schema, table)| (schema.name.clone(), table.clone()));
+            if definition(&txn.committed_catalog) != definition(&catalog) {
+                return false;
+            }
+        }
+        let csn = state.last_csn;
+        txn.snapshot.csn = csn;
+        state.active.insert(txn.xid, csn);
+        txn.committed_catalog = catalog;
+        true
+    }
+
+    /// Takes the write lock of a table, waiting for a transaction that holds it to end.
+    ///
+    /// If another transaction committed a change to the table after this one's snapshot, writing
+    /// on top of rows this transaction cannot see would break serializability. A transaction
+    /// that has not read anything yet (an autocommit statement, or the first statement of a
+    /// block) then moves to the latest snapshot and goes on, as Redshift's concurrent COPY,
+    /// INSERT, DELETE and UPDATE do after waiting; any other fails with Redshift's serializable
+    /// isolation error (1023).
     pub async fn lock_for_write(&self, txn: &mut Transaction, table: u32, name: &str) -> Result<()> {
         self.locks.acquire(LockKey::Table(table), txn.xid).await?;
         let last_write = self
@@ -375,7 +419,7 @@ impl TransactionManager {
             .get(&table)
             .copied()
             .unwrap_or(0);
-        if last_write > txn.snapshot.csn {
+        if last_write > txn.snapshot.csn && !self.take_latest_snapshot(txn, Some(table)) {
             return Err(Error::new(
                 SqlState::SerializationFailure,
                 format!("1023: Serializable isolation violation on table - {table}, transactions forming the cycle are: {}", txn.xid),

@@ -2,34 +2,9 @@
 //! delimited text, prefixes past 1,000 keys, manifests, MAXERROR with STL_LOAD_ERRORS, atomic
 //! failure, S3 errors, pg_last_copy_count().
 
-use std::sync::{Arc, Mutex};
-
 use blueshift_tests::Cluster;
 use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3, put_file};
-use futures::StreamExt;
-use blueshift_tests::sql::{command_count as copy, text_rows as rows};
-use tokio_postgres::{AsyncMessage, Client, NoTls};
-
-/// A client whose INFO and NOTICE messages are collected.
-async fn connect_with_notices(port: u16) -> (Client, Arc<Mutex<Vec<String>>>) {
-    let (client, mut connection) = tokio_postgres::connect(
-        &format!("host=127.0.0.1 port={port} user=awsuser dbname=dev"),
-        NoTls,
-    )
-    .await
-    .unwrap();
-    let notices = Arc::new(Mutex::new(Vec::new()));
-    let sink = Arc::clone(&notices);
-    tokio::spawn(async move {
-        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx));
-        while let Some(Ok(message)) = messages.next().await {
-            if let AsyncMessage::Notice(notice) = message {
-                sink.lock().unwrap().push(notice.message().to_string());
-            }
-        }
-    });
-    (client, notices)
-}
+use blueshift_tests::sql::{command_count as copy, connect_with_notices, text_rows as rows};
 
 fn keys() -> String {
     format!("ACCESS_KEY_ID '{ACCESS_KEY_ID}' SECRET_ACCESS_KEY '{SECRET_ACCESS_KEY}'")

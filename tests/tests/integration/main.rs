@@ -5,6 +5,7 @@
 
 mod auto_distribution;
 mod client_drivers;
+mod concurrent_writes;
 mod clients;
 mod cluster;
 mod copy;

@@ -1,6 +1,7 @@
 //! Zone maps at work: a range predicate on the sort key skips segments, and EXPLAIN ANALYZE says
 //! how many were scanned and skipped.
 
+use blueshift_tests::sql::connect_with_notices;
 use blueshift_tests::{Cluster, explain, plan_figure};
 
 #[tokio::test(flavor = "multi_thread")]
@@ -104,4 +105,18 @@ async fn vacuum_merges_interleaved_loads_and_removes_their_files_once_unread() {
     assert_eq!(segment_files(&cluster), 4, "the leader's maintenance removes them once the reader is done");
     let row = client.query_one("SELECT count(*), sum(v) FROM events", &[]).await.unwrap();
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (40_000, 60_000));
+
+    // VACUUM's summary counts a DISTSTYLE ALL table's rows once, not once per node's copy.
+    let (client, notices) = connect_with_notices(cluster.port).await;
+    client
+        .batch_execute(
+            "CREATE TABLE dims (id INT) DISTSTYLE ALL;
+             INSERT INTO dims SELECT value FROM generate_series(1, 600);
+             DELETE FROM dims WHERE id > 500;
+             VACUUM DELETE ONLY dims TO 100 PERCENT",
+        )
+        .await
+        .unwrap();
+    let summary = notices.lock().unwrap().last().cloned().unwrap_or_default();
+    assert!(summary.contains(", 100 deleted row(s) reclaimed, 2 segment(s) rewritten into 2,"), "{summary}");
 }
