@@ -47,6 +47,10 @@ pub struct LocalArgs {
     /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
     #[arg(long, default_value_t = DEFAULT_AUTO_ALL_MAX_ROWS)]
     pub auto_all_max_rows: u64,
+    /// How often automatic vacuum looks for tables to sort or reclaim while the cluster is idle
+    /// (e.g. `1min`); 0 turns it off.
+    #[arg(long, default_value = "1min", value_parser = humantime::parse_duration)]
+    pub auto_vacuum_interval: Duration,
     #[command(flatten)]
     pub snapshots: SnapshotArgs,
 }
@@ -99,6 +103,11 @@ impl SnapshotArgs {
             },
         }
     }
+}
+
+/// A background task's interval, where 0 means off.
+fn enabled(interval: Duration) -> Option<Duration> {
+    (!interval.is_zero()).then_some(interval)
 }
 
 fn parse_store(value: &str) -> std::result::Result<(String, String), String> {
@@ -159,6 +168,10 @@ pub enum Command {
         /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
         #[arg(long, default_value_t = DEFAULT_AUTO_ALL_MAX_ROWS)]
         auto_all_max_rows: u64,
+        /// How often automatic vacuum looks for tables to sort or reclaim while the cluster is
+        /// idle (e.g. `1min`); 0 turns it off.
+        #[arg(long, default_value = "1min", value_parser = humantime::parse_duration)]
+        auto_vacuum_interval: Duration,
         #[command(flatten)]
         snapshots: SnapshotArgs,
     },
@@ -324,6 +337,7 @@ async fn run(cli: Cli) -> Result<()> {
             password,
             s3_endpoint,
             auto_all_max_rows,
+            auto_vacuum_interval,
             snapshots,
         }) => {
             let config = LeaderConfig {
@@ -333,6 +347,7 @@ async fn run(cli: Cli) -> Result<()> {
                 compute,
                 password,
                 auto_all_max_rows,
+                auto_vacuum_interval: enabled(auto_vacuum_interval),
                 snapshots: snapshots.config(),
                 admin_listen: Some(listen_address(&host, snapshots.admin_port.unwrap_or(port.wrapping_add(1)))?),
                 restore_from: None,
@@ -385,6 +400,7 @@ async fn start_local(args: &LocalArgs, restore_from: Option<String>, stop: watch
         password: args.password.clone(),
         s3: S3Config::new(args.s3_endpoint.clone(), args.data_dir.join("s3")),
         auto_all_max_rows: args.auto_all_max_rows,
+        auto_vacuum_interval: enabled(args.auto_vacuum_interval),
         snapshots: args.snapshots.config(),
         admin_listen: Some(listen_address(&args.host, args.snapshots.admin_port.unwrap_or(args.port.wrapping_add(1)))?),
         restore_from,

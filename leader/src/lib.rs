@@ -6,6 +6,7 @@
 //! gRPC paths as separate machines.
 
 pub mod allocator;
+pub mod auto_vacuum;
 pub mod catalog;
 pub mod cli;
 pub mod cluster;

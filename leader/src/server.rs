@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::auto_vacuum::AutoVacuum;
 use crate::catalog::provider::Services;
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
@@ -61,6 +62,9 @@ pub struct LeaderConfig {
     pub s3: blueshift_compute::s3::S3Config,
     /// Rows beyond which a DISTSTYLE AUTO table switches from ALL to EVEN.
     pub auto_all_max_rows: u64,
+    /// How often automatic vacuum looks for tables to sort or reclaim while the cluster is idle
+    /// ([`crate::auto_vacuum`]); `None`: never.
+    pub auto_vacuum_interval: Option<Duration>,
     /// Snapshot stores and automated snapshots.
     pub snapshots: SnapshotConfig,
     /// Where the admin gRPC service (snapshots, restore-table) listens; `None`: nowhere.
@@ -134,6 +138,7 @@ pub async fn start_leader(
     let address = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     tokio::spawn({
         let services = Arc::clone(&server.services);
+        let mut auto_vacuum = config.auto_vacuum_interval.map(AutoVacuum::new);
         async move {
             loop {
                 tokio::time::sleep(MAINTENANCE_INTERVAL).await;
@@ -143,6 +148,9 @@ pub async fn start_leader(
                     tracing::warn!(error = %e, "could not remove dropped segments yet");
                 }
                 crate::redistribute::grow_auto_tables(&services).await;
+                if let Some(auto_vacuum) = &mut auto_vacuum {
+                    auto_vacuum.tick(&services).await;
+                }
             }
         }
     });

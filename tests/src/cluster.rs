@@ -37,6 +37,27 @@ pub struct Cluster {
     stop: watch::Sender<bool>,
 }
 
+/// How a test cluster's leader is configured beyond the cluster's size.
+struct Options {
+    s3_endpoint: Option<String>,
+    auto_all_max_rows: u64,
+    snapshots: Option<SnapshotConfig>,
+    auto_vacuum_interval: Option<Duration>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            s3_endpoint: None,
+            auto_all_max_rows: DEFAULT_AUTO_ALL_MAX_ROWS,
+            snapshots: None,
+            // Off: tests assert the segments their writes leave, which a background vacuum would
+            // merge at any moment.
+            auto_vacuum_interval: None,
+        }
+    }
+}
+
 impl Cluster {
     /// A new cluster in a fresh temporary directory.
     pub async fn start(nodes: u32, slices_per_node: u32) -> Cluster {
@@ -52,7 +73,11 @@ impl Cluster {
     pub async fn start_with_s3(nodes: u32, slices_per_node: u32, s3_endpoint: &str) -> Cluster {
         let temp = tempfile::tempdir().expect("temporary directory");
         let dir = temp.path().to_path_buf();
-        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, Some(s3_endpoint.into()), DEFAULT_AUTO_ALL_MAX_ROWS, None).await;
+        let options = Options {
+            s3_endpoint: Some(s3_endpoint.into()),
+            ..Options::default()
+        };
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, options).await;
         cluster._temp = Some(temp);
         cluster
     }
@@ -61,14 +86,31 @@ impl Cluster {
     pub async fn start_with_auto_threshold(nodes: u32, slices_per_node: u32, auto_all_max_rows: u64) -> Cluster {
         let temp = tempfile::tempdir().expect("temporary directory");
         let dir = temp.path().to_path_buf();
-        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, None, auto_all_max_rows, None).await;
+        let options = Options {
+            auto_all_max_rows,
+            ..Options::default()
+        };
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, options).await;
         cluster._temp = Some(temp);
         cluster
     }
 
     /// A cluster over the data in `dir` (new or existing).
     pub async fn start_in(dir: &Path, nodes: u32, slices_per_node: u32) -> Cluster {
-        Cluster::start_configured(dir, nodes, slices_per_node, None, DEFAULT_AUTO_ALL_MAX_ROWS, None).await
+        Cluster::start_configured(dir, nodes, slices_per_node, Options::default()).await
+    }
+
+    /// A new cluster whose automatic vacuum looks for work every `interval`.
+    pub async fn start_with_auto_vacuum(nodes: u32, slices_per_node: u32, interval: Duration) -> Cluster {
+        let temp = tempfile::tempdir().expect("temporary directory");
+        let dir = temp.path().to_path_buf();
+        let options = Options {
+            auto_vacuum_interval: Some(interval),
+            ..Options::default()
+        };
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, options).await;
+        cluster._temp = Some(temp);
+        cluster
     }
 
     /// A new cluster that keeps snapshots as `snapshots` says, serving the admin API, with
@@ -76,7 +118,12 @@ impl Cluster {
     pub async fn start_with_snapshots(nodes: u32, slices_per_node: u32, s3_endpoint: Option<String>, snapshots: SnapshotConfig) -> Cluster {
         let temp = tempfile::tempdir().expect("temporary directory");
         let dir = temp.path().to_path_buf();
-        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, s3_endpoint, DEFAULT_AUTO_ALL_MAX_ROWS, Some(snapshots)).await;
+        let options = Options {
+            s3_endpoint,
+            snapshots: Some(snapshots),
+            ..Options::default()
+        };
+        let mut cluster = Cluster::start_configured(&dir, nodes, slices_per_node, options).await;
         cluster._temp = Some(temp);
         cluster
     }
@@ -91,14 +138,13 @@ impl Cluster {
         self.embedded_store().join(bucket)
     }
 
-    async fn start_configured(
-        dir: &Path,
-        nodes: u32,
-        slices_per_node: u32,
-        s3_endpoint: Option<String>,
-        auto_all_max_rows: u64,
-        snapshots: Option<SnapshotConfig>,
-    ) -> Cluster {
+    async fn start_configured(dir: &Path, nodes: u32, slices_per_node: u32, options: Options) -> Cluster {
+        let Options {
+            s3_endpoint,
+            auto_all_max_rows,
+            snapshots,
+            auto_vacuum_interval,
+        } = options;
         let (stop, receiver) = watch::channel(false);
         let stopped = |mut r: watch::Receiver<bool>| async move {
             let _ = r.wait_for(|s| *s).await;
@@ -130,6 +176,7 @@ impl Cluster {
             password: None,
             s3,
             auto_all_max_rows,
+            auto_vacuum_interval,
             admin_listen: snapshots.as_ref().map(|_| "127.0.0.1:0".parse().unwrap()),
             snapshots: snapshots.unwrap_or_default(),
             restore_from: None,

@@ -14,12 +14,23 @@ use sqlparser::ast::{Statement, Value};
 
 use super::done;
 use crate::catalog::TableDef;
+use crate::catalog::provider::Services;
 use crate::error::{Error, Result, SqlState};
 use crate::session::{Notice, Outcome, Session, StatementResult, resolve_relation};
 use crate::sql::{StatementText, parse_statement};
 
 /// Redshift's default `TO n PERCENT`.
-const DEFAULT_THRESHOLD_PERCENT: u32 = 95;
+pub const DEFAULT_THRESHOLD_PERCENT: u32 = 95;
+
+/// When a pass that rewrote segments commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitRule {
+    /// A VACUUM statement's pass: always.
+    Always,
+    /// An automatic pass: only while no other transaction runs (see
+    /// [`crate::txn::TransactionManager::commit_if_alone`]).
+    IfAlone,
+}
 
 pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result<StatementResult> {
     let Statement::Vacuum(vacuum) = parse_statement(&statement.text)? else {
@@ -57,7 +68,7 @@ pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result
     };
     let mut total = VacuumTableResponse::default();
     for table in &tables {
-        let rewritten = rewrite(session, table, mode, threshold_percent).await?;
+        let rewritten = rewrite(services, table, mode, threshold_percent, CommitRule::Always).await?;
         // Every node holds a copy of a DISTSTYLE ALL table's rows: count the table's rows once.
         let copies = if table.dist_style.is_all() { services.cluster.nodes.len().max(1) as u64 } else { 1 };
         total.rows_sorted += rewritten.rows_sorted / copies;
@@ -83,9 +94,8 @@ pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result
 
 /// Rewrites a table's segments in a transaction of its own. One that finds nothing to rewrite ends
 /// without a commit, so it does not count as a change of the table to transactions that later
-/// write it.
-async fn rewrite(session: &Arc<Session>, table: &TableDef, mode: VacuumMode, threshold_percent: u32) -> Result<VacuumTableResponse> {
-    let services = &session.server.services;
+/// write it; so does an automatic one that finds other transactions running when it is done.
+pub async fn rewrite(services: &Services, table: &TableDef, mode: VacuumMode, threshold_percent: u32, rule: CommitRule) -> Result<VacuumTableResponse> {
     let txns = &services.txns;
     let mut txn = txns.begin().await?;
     // A writer that commits while this waits for the lock moves the pass to a snapshot that sees
@@ -106,10 +116,14 @@ async fn rewrite(session: &Arc<Session>, table: &TableDef, mode: VacuumMode, thr
     let snapshot = txn.snapshot;
     let result = cluster.vacuum(request(table, txn.xid, snapshot.csn, snapshot.xid, mode, threshold_percent)).await;
     match result {
-        Ok(summary) if summary.segments_replaced > 0 => {
-            txns.commit(txn).await?;
-            Ok(summary)
-        }
+        Ok(summary) if summary.segments_replaced > 0 => match rule {
+            CommitRule::Always => {
+                txns.commit(txn).await?;
+                Ok(summary)
+            }
+            CommitRule::IfAlone if txns.commit_if_alone(txn).await? => Ok(summary),
+            CommitRule::IfAlone => Ok(VacuumTableResponse::default()),
+        },
         other => {
             txns.abort(txn).await;
             other

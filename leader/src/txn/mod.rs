@@ -433,15 +433,39 @@ impl TransactionManager {
     }
 
     /// Commits: makes the transaction durable, then visible. On error nothing is committed.
-    pub async fn commit(&self, mut txn: Transaction) -> Result<()> {
+    pub async fn commit(&self, txn: Transaction) -> Result<()> {
+        self.finish_commit(txn, false).await.map(|_| ())
+    }
+
+    /// Commits only if no other transaction is in progress, and rolls back otherwise; returns
+    /// whether it committed. Background work (automatic vacuum) commits this way, so that it never
+    /// makes a running transaction's later write of the same table fail with 1023. A transaction
+    /// that begins while the commit is applied on the nodes still takes the snapshot before it.
+    pub async fn commit_if_alone(&self, txn: Transaction) -> Result<bool> {
+        self.finish_commit(txn, true).await
+    }
+
+    async fn finish_commit(&self, mut txn: Transaction, only_if_alone: bool) -> Result<bool> {
         txn.finished = true;
         let cluster = Arc::clone(self.cluster());
         if !txn.has_changes() {
             self.finish_xid(txn.xid);
-            return Ok(());
+            return Ok(true);
         }
         let mut log = self.log.lock().await;
-        let csn = self.state.lock().unwrap().last_csn + 1;
+        let csn = {
+            let state = self.state.lock().unwrap();
+            if only_if_alone && state.active.keys().any(|xid| *xid != txn.xid) {
+                None
+            } else {
+                Some(state.last_csn + 1)
+            }
+        };
+        let Some(csn) = csn else {
+            drop(log);
+            self.abort_xid(txn.xid, true).await;
+            return Ok(false);
+        };
         let durable = (|| -> Result<()> {
             if let Some(catalog) = &txn.catalog {
                 write_catalog(&catalog_path(&self.dir, csn), catalog)?;
@@ -485,7 +509,12 @@ impl TransactionManager {
                 .extend(txn.dropped_tables.iter().copied());
             self.drop_table_files(&cluster).await;
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// How many transactions are in progress.
+    pub fn in_progress(&self) -> usize {
+        self.state.lock().unwrap().active.len()
     }
 
     fn apply_row_changes(&self, txn: &Transaction) {

@@ -293,6 +293,7 @@ async fn non_loopback_listeners_require_a_password() {
         password: password.map(str::to_string),
         s3: Default::default(),
         auto_all_max_rows: blueshift_leader::server::DEFAULT_AUTO_ALL_MAX_ROWS,
+        auto_vacuum_interval: None,
         snapshots: Default::default(),
         admin_listen: None,
         restore_from: None,

@@ -57,6 +57,16 @@ fn segment_files(cluster: &Cluster) -> usize {
     (0..2).map(|node| count(&cluster.dir.join(format!("compute-{node}")))).sum()
 }
 
+/// Segment files under the cluster's compute nodes once the leader's maintenance has brought them
+/// down to `expected`, or after ten seconds.
+async fn segment_files_until(cluster: &Cluster, expected: usize) -> usize {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while segment_files(cluster) > expected && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    segment_files(cluster)
+}
+
 /// Loads whose sort-key ranges interleave leave every slice several runs, which a range predicate
 /// cannot tell apart; VACUUM merges each slice's runs into one and removes the replaced files, but
 /// only once no transaction still reads them.
@@ -98,11 +108,7 @@ async fn vacuum_merges_interleaved_loads_and_removes_their_files_once_unread() {
     assert_eq!((before, after), (30_000, 30_000));
     assert_eq!(segment_files(&cluster), 4 + 4 + 4, "the reader's segments, the load's, the merged run's");
     reader.batch_execute("COMMIT").await.unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while segment_files(&cluster) > 4 && std::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(segment_files(&cluster), 4, "the leader's maintenance removes them once the reader is done");
+    assert_eq!(segment_files_until(&cluster, 4).await, 4, "the leader's maintenance removes them once the reader is done");
     let row = client.query_one("SELECT count(*), sum(v) FROM events", &[]).await.unwrap();
     assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1)), (40_000, 60_000));
 
@@ -119,4 +125,70 @@ async fn vacuum_merges_interleaved_loads_and_removes_their_files_once_unread() {
         .unwrap();
     let summary = notices.lock().unwrap().last().cloned().unwrap_or_default();
     assert!(summary.contains(", 100 deleted row(s) reclaimed, 2 segment(s) rewritten into 2,"), "{summary}");
+}
+
+/// Rows of `table` stored in its segments (deleted ones included), and how many segments hold them.
+async fn stored(client: &tokio_postgres::Client, table: &str) -> (i64, i64) {
+    let row = client
+        .query_one(
+            "SELECT count(*), sum(b.num_values)::BIGINT FROM stv_blocklist b JOIN stv_tbl_perm p ON b.tbl = p.id AND b.slice = p.slice
+             WHERE p.name = $1 AND b.col = 0",
+            &[&table],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+/// Waits until `condition` holds of what `table`'s segments store, for at most ten seconds.
+async fn stored_until(client: &tokio_postgres::Client, table: &str, condition: impl Fn((i64, i64)) -> bool) -> (i64, i64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let now = stored(client, table).await;
+        if condition(now) || std::time::Instant::now() > deadline {
+            return now;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// Automatic vacuum merges interleaved loads and reclaims deleted rows by itself, but only while no
+/// transaction is in progress.
+#[tokio::test(flavor = "multi_thread")]
+async fn automatic_vacuum_sorts_and_reclaims_while_the_cluster_is_idle() {
+    let cluster = Cluster::start_with_auto_vacuum(2, 2, std::time::Duration::from_millis(200)).await;
+    let client = cluster.connect().await;
+    let holder = cluster.connect().await;
+    holder.batch_execute("BEGIN; SELECT 1").await.unwrap();
+    client
+        .batch_execute(
+            "CREATE TABLE events (day INT, v INT) DISTSTYLE EVEN SORTKEY(day);
+             INSERT INTO events SELECT value * 3, 0 FROM generate_series(1, 10000);
+             INSERT INTO events SELECT value * 3 + 1, 1 FROM generate_series(1, 10000);
+             INSERT INTO events SELECT value * 3 + 2, 2 FROM generate_series(1, 10000);",
+        )
+        .await
+        .unwrap();
+    // A transaction is open: the loads stay three overlapping runs per slice.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(stored(&client, "events").await, (12, 30_000));
+
+    holder.batch_execute("COMMIT").await.unwrap();
+    assert_eq!(stored_until(&client, "events", |(segments, _)| segments == 4).await, (4, 30_000));
+    assert_eq!(segment_files_until(&cluster, 4).await, 4, "the replaced segments' files are removed");
+    let unsorted: f64 = client
+        .query_one("SELECT unsorted::FLOAT8 FROM svv_table_info WHERE \"table\" = 'events'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unsorted, 0.0);
+    let row = client.query_one("SELECT count(*), sum(v), sum(day) FROM events", &[]).await.unwrap();
+    let days: i64 = (1..=10_000i64).map(|i| 9 * i + 3).sum();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i64>(1), row.get::<_, i64>(2)), (30_000, 30_000, days));
+
+    // Deleted rows stay in their blocks until automatic vacuum reclaims them.
+    client.batch_execute("DELETE FROM events WHERE v = 2").await.unwrap();
+    assert_eq!(stored_until(&client, "events", |(_, rows)| rows == 20_000).await, (4, 20_000));
+    let row = client.query_one("SELECT count(*), min(v), max(v) FROM events", &[]).await.unwrap();
+    assert_eq!((row.get::<_, i64>(0), row.get::<_, i32>(1), row.get::<_, i32>(2)), (20_000, 0, 1));
 }
