@@ -7,9 +7,10 @@
 //! threshold (95%) would: slices with more than 5% of their rows unsorted or deleted are
 //! rewritten, others are left alone. Each table's pass commits only if the cluster is still
 //! idle when it is done ([`CommitRule::IfAlone`]); otherwise it is rolled back and tried again on
-//! a later interval. That way it never delays a user for longer than one table's pass (a writer
-//! of the table waits for its lock), and never makes a user's transaction fail: a transaction that
-//! read a table before the pass committed and then wrote it would fail with error 1023.
+//! a later interval. That way it delays a user by at most one table's pass (a writer of the table
+//! waits for its lock), and does not make users' transactions fail: one that read a table before
+//! the pass committed and then wrote it would fail with error 1023. (The one exception is a
+//! transaction that begins in the milliseconds the pass's commit takes to reach the nodes.)
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,7 +56,11 @@ impl AutoVacuum {
                     "automatic vacuum"
                 ),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(table = %table.name, error = %e, "automatic vacuum failed"),
+                Err(e) => {
+                    // Likely the same for every table (a compute node is down): try again next time.
+                    tracing::warn!(table = %table.name, error = %e, "automatic vacuum failed");
+                    return;
+                }
             }
         }
     }

@@ -138,7 +138,6 @@ pub async fn start_leader(
     let address = listener.local_addr().map_err(|e| Error::internal(e.to_string()))?;
     tokio::spawn({
         let services = Arc::clone(&server.services);
-        let mut auto_vacuum = config.auto_vacuum_interval.map(AutoVacuum::new);
         async move {
             loop {
                 tokio::time::sleep(MAINTENANCE_INTERVAL).await;
@@ -148,12 +147,21 @@ pub async fn start_leader(
                     tracing::warn!(error = %e, "could not remove dropped segments yet");
                 }
                 crate::redistribute::grow_auto_tables(&services).await;
-                if let Some(auto_vacuum) = &mut auto_vacuum {
-                    auto_vacuum.tick(&services).await;
-                }
             }
         }
     });
+    // Apart from the maintenance above, which a long pass must not hold up (a lagging node's
+    // reconciliation among it).
+    if let Some(interval) = config.auto_vacuum_interval {
+        let services = Arc::clone(&server.services);
+        let mut auto_vacuum = AutoVacuum::new(interval);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(MAINTENANCE_INTERVAL).await;
+                auto_vacuum.tick(&services).await;
+            }
+        });
+    }
     tokio::spawn({
         let services = Arc::clone(&server.services);
         async move {

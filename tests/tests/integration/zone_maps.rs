@@ -67,6 +67,13 @@ async fn segment_files_until(cluster: &Cluster, expected: usize) -> usize {
     segment_files(cluster)
 }
 
+/// Three loads of 10,000 rows whose sort keys interleave (days 3, 6, ...; 4, 7, ...; 5, 8, ...), so
+/// each slice holds three overlapping runs: 12 segments on 2 nodes x 2 slices.
+const INTERLEAVED_LOADS: &str = "CREATE TABLE events (day INT, v INT) DISTSTYLE EVEN SORTKEY(day);
+    INSERT INTO events SELECT value * 3, 0 FROM generate_series(1, 10000);
+    INSERT INTO events SELECT value * 3 + 1, 1 FROM generate_series(1, 10000);
+    INSERT INTO events SELECT value * 3 + 2, 2 FROM generate_series(1, 10000);";
+
 /// Loads whose sort-key ranges interleave leave every slice several runs, which a range predicate
 /// cannot tell apart; VACUUM merges each slice's runs into one and removes the replaced files, but
 /// only once no transaction still reads them.
@@ -74,15 +81,7 @@ async fn segment_files_until(cluster: &Cluster, expected: usize) -> usize {
 async fn vacuum_merges_interleaved_loads_and_removes_their_files_once_unread() {
     let cluster = Cluster::start(2, 2).await;
     let client = cluster.connect().await;
-    client
-        .batch_execute(
-            "CREATE TABLE events (day INT, v INT) DISTSTYLE EVEN SORTKEY(day);
-             INSERT INTO events SELECT value * 3, 0 FROM generate_series(1, 10000);
-             INSERT INTO events SELECT value * 3 + 1, 1 FROM generate_series(1, 10000);
-             INSERT INTO events SELECT value * 3 + 2, 2 FROM generate_series(1, 10000);",
-        )
-        .await
-        .unwrap();
+    client.batch_execute(INTERLEAVED_LOADS).await.unwrap();
     let range = "SELECT count(*), sum(v) FROM events WHERE day BETWEEN 3000 AND 3299";
     let plan = explain(&client, &format!("EXPLAIN ANALYZE {range}")).await;
     assert_eq!(plan_figure(&plan, "Segments: total"), 12, "{plan}");
@@ -160,15 +159,7 @@ async fn automatic_vacuum_sorts_and_reclaims_while_the_cluster_is_idle() {
     let client = cluster.connect().await;
     let holder = cluster.connect().await;
     holder.batch_execute("BEGIN; SELECT 1").await.unwrap();
-    client
-        .batch_execute(
-            "CREATE TABLE events (day INT, v INT) DISTSTYLE EVEN SORTKEY(day);
-             INSERT INTO events SELECT value * 3, 0 FROM generate_series(1, 10000);
-             INSERT INTO events SELECT value * 3 + 1, 1 FROM generate_series(1, 10000);
-             INSERT INTO events SELECT value * 3 + 2, 2 FROM generate_series(1, 10000);",
-        )
-        .await
-        .unwrap();
+    client.batch_execute(INTERLEAVED_LOADS).await.unwrap();
     // A transaction is open: the loads stay three overlapping runs per slice.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(stored(&client, "events").await, (12, 30_000));
