@@ -123,6 +123,11 @@ async fn conversion_options() {
     let s3 = TestS3::start().await;
     s3.create_bucket("opts");
     s3.put("opts", "dates.txt", "03/04/2024|1700000000|x\n12/31/1999|0|y\n");
+    s3.put(
+        "opts",
+        "auto.txt",
+        "1997-12-17 07:37:16-08|12/17/1997 07:37:16.00 PST|a\nJ2451187|J2345678 04:05:06.789|b\n19960108 040809|17 Dec 07:37:16 1997 PST|c\n",
+    );
     s3.put("opts", "esc.txt", "1|a\\|b|c\\\\d\n2|line\\\nbreak|\"q\"\n");
     s3.put("opts", "quotes.txt", "\"1\"|\"a|b\"|\"c\"\n");
     s3.put("opts", "short.txt", "1|a\n2\n");
@@ -142,6 +147,18 @@ async fn conversion_options() {
     assert_eq!(
         rows(&client, "SELECT day, at, tag FROM d ORDER BY day").await,
         vec![row(&["1999-12-31", "1970-01-01 00:00:00", "y"]), row(&["2024-03-04", "2023-11-14 22:13:20", "x"])]
+    );
+    // Forms Redshift's 'auto' recognizes: a DATE keeps a timestamp's date as written, a zone is
+    // honoured in a TIMESTAMP.
+    client.batch_execute("TRUNCATE d").await.unwrap();
+    assert_eq!(copy(&client, "COPY d FROM 's3://opts/auto.txt' DATEFORMAT 'auto' TIMEFORMAT 'auto'").await, 3);
+    assert_eq!(
+        rows(&client, "SELECT day, at, tag FROM d ORDER BY tag").await,
+        vec![
+            row(&["1997-12-17", "1997-12-17 15:37:16", "a"]),
+            row(&["1999-01-08", "1710-02-23 04:05:06.789", "b"]),
+            row(&["1996-01-08", "1997-12-17 15:37:16", "c"]),
+        ]
     );
     assert_eq!(copy(&client, "COPY s FROM 's3://opts/esc.txt' ESCAPE").await, 2);
     assert_eq!(
