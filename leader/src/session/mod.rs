@@ -512,7 +512,9 @@ impl Session {
         if matches!(*block, Block::Failed) && !controls_block {
             return Err(Error::in_failed_transaction());
         }
-        if let Block::Open(txn) = &*block {
+        if let Block::Open(txn) = &mut *block {
+            // Planned as it will run: a block's first statement takes the latest snapshot.
+            txns.take_latest_snapshot(txn, None);
             let (state, _) = self.query_context(txn, statement, None);
             let description = handler::describe(self, state, statement).await;
             if description.is_err()
