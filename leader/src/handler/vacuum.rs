@@ -69,10 +69,8 @@ pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result
     let mut total = VacuumTableResponse::default();
     for table in &tables {
         let rewritten = rewrite(services, table, mode, threshold_percent, CommitRule::Always).await?;
-        // Every node holds a copy of a DISTSTYLE ALL table's rows: count the table's rows once.
-        let copies = if table.dist_style.is_all() { services.cluster.nodes.len().max(1) as u64 } else { 1 };
-        total.rows_sorted += rewritten.rows_sorted / copies;
-        total.rows_reclaimed += rewritten.rows_reclaimed / copies;
+        total.rows_sorted += rewritten.rows_sorted;
+        total.rows_reclaimed += rewritten.rows_reclaimed;
         total.segments_replaced += rewritten.segments_replaced;
         total.segments_written += rewritten.segments_written;
     }
@@ -92,7 +90,8 @@ pub async fn vacuum(session: &Arc<Session>, statement: &StatementText) -> Result
     Ok(result)
 }
 
-/// Rewrites a table's segments in a transaction of its own. One that finds nothing to rewrite ends
+/// Rewrites a table's segments in a transaction of its own; the summary counts the table's rows
+/// (a DISTSTYLE ALL table's once, not once per node's copy). One that finds nothing to rewrite ends
 /// without a commit, so it does not count as a change of the table to transactions that later
 /// write it; so does an automatic one that finds other transactions running when it is done.
 pub async fn rewrite(services: &Services, table: &TableDef, mode: VacuumMode, threshold_percent: u32, rule: CommitRule) -> Result<VacuumTableResponse> {
@@ -114,7 +113,16 @@ pub async fn rewrite(services: &Services, table: &TableDef, mode: VacuumMode, th
     let cluster = Arc::clone(&services.cluster);
     txn.written_nodes.extend(cluster.nodes.iter().map(|n| n.index));
     let snapshot = txn.snapshot;
-    let result = cluster.vacuum(request(table, txn.xid, snapshot.csn, snapshot.xid, mode, threshold_percent)).await;
+    // Every node holds a copy of a DISTSTYLE ALL table's rows: count the table's rows once.
+    let copies = if table.dist_style.is_all() { cluster.nodes.len().max(1) as u64 } else { 1 };
+    let result = cluster
+        .vacuum(request(table, txn.xid, snapshot.csn, snapshot.xid, mode, threshold_percent))
+        .await
+        .map(|summary| VacuumTableResponse {
+            rows_sorted: summary.rows_sorted / copies,
+            rows_reclaimed: summary.rows_reclaimed / copies,
+            ..summary
+        });
     match result {
         Ok(summary) if summary.segments_replaced > 0 => match rule {
             CommitRule::Always => {
