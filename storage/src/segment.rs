@@ -24,6 +24,7 @@ use roaring::RoaringBitmap;
 
 use crate::column_field_name;
 use crate::error::{Result, StorageError};
+use crate::string_views::{stored_schema, with_string_views};
 use crate::zone_map::{ColumnZone, WrittenRows, zone_maps_of_written};
 
 /// Data page size: Redshift's 1 MB block.
@@ -54,7 +55,8 @@ pub struct WrittenSegment {
 /// million rows reads every column at random. Writers therefore send batches that are each sorted
 /// already ([`sort_order`]), which makes the gather read a few sequential runs instead. (Gathering
 /// straight from the batches with `interleave` instead of concatenating them first measured no
-/// faster.)
+/// faster.) Strings are held as views ([`crate::string_views`]), so neither the concatenation
+/// nor the gather copies their bytes.
 pub struct SortedRows {
     all: RecordBatch,
     /// `None`: the rows are in order as they are.
@@ -62,11 +64,12 @@ pub struct SortedRows {
 }
 
 impl SortedRows {
-    /// `batches` (at least one, all of one schema) sorted by the columns at `key`. The batches
-    /// are consumed, so that their memory is freed once they are copied into one, before the
-    /// sorted rows are written: a slice then holds its rows twice while it writes a segment,
-    /// not three times.
+    /// `batches` (at least one, all of one schema, strings as views or not) sorted by the columns
+    /// at `key`. The batches are consumed, so that their memory is freed once they are copied
+    /// into one, before the sorted rows are written: a slice then holds its rows twice while it
+    /// writes a segment, not three times, and its strings once.
     pub fn new(batches: Vec<RecordBatch>, key: &[usize]) -> Result<SortedRows> {
+        let batches = batches.iter().map(with_string_views).collect::<Result<Vec<_>>>()?;
         let all = concat_batches(&batches[0].schema(), &batches)?;
         drop(batches);
         let order = sort_order(&all, key)?;
@@ -160,7 +163,7 @@ fn writer_properties(schema: &SchemaRef, column_ids: &[u32], encodings: &HashMap
 }
 
 /// Writes `pieces` (batches of `schema`, fields named `c<column id>`, in order) to a new durable
-/// file at `path`.
+/// file at `path`. Strings are stored as `Utf8` whether the pieces hold them as views or not.
 pub fn write_segment(
     path: &Path,
     schema: &SchemaRef,
@@ -168,6 +171,7 @@ pub fn write_segment(
     column_ids: &[u32],
     encodings: &HashMap<u32, String>,
 ) -> Result<WrittenSegment> {
+    let schema = &stored_schema(schema);
     let file = File::create(path).map_err(StorageError::io(path))?;
     let props = writer_properties(schema, column_ids, encodings)?;
     let mut writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))?;
@@ -255,7 +259,7 @@ pub fn read_with_positions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Int64Array, StringArray};
+    use arrow::array::{AsArray, Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
 
     /// The zone maps a segment keeps from its Parquet statistics are the ones a scan of its rows
@@ -412,7 +416,7 @@ mod tests {
             [0..4, 4..6].into_iter().flat_map(|range| sorted.pieces(range)).map(Result::unwrap).collect()
         };
         let keys = |b: &RecordBatch| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().iter().collect::<Vec<_>>();
-        let texts = |b: &RecordBatch| b.column(1).as_any().downcast_ref::<StringArray>().unwrap().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>();
+        let texts = |b: &RecordBatch| b.column(1).as_string_view().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>();
         let sorted = segments(&SortedRows::new(batches.to_vec(), &[0]).unwrap());
         assert_eq!(sorted.iter().map(keys).collect::<Vec<_>>(), vec![vec![Some(1), Some(2), Some(3), Some(4)], vec![Some(5), None]]);
         // Each row keeps its own values.

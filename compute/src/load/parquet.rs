@@ -13,7 +13,9 @@ use arrow::compute::{CastOptions, cast_with_options};
 use futures::StreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
+use blueshift_storage::string_views::stored_schema;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::ParquetObjectReader;
 
 use super::convert::ColumnKind;
@@ -37,11 +39,14 @@ pub async fn read(
     spec: &LoadSpec,
     row_groups: Option<Vec<usize>>,
 ) -> Result<ParsedChunk, String> {
-    let reader = ParquetObjectReader::new(store, path.clone()).with_file_size(size);
-    let builder = ParquetRecordBatchStreamBuilder::new(reader)
-        .await
-        .map_err(|e| format!("not a readable Parquet file: {e}"))?
-        .with_batch_size(BATCH_ROWS);
+    let mut reader = ParquetObjectReader::new(store, path.clone()).with_file_size(size);
+    let unreadable = |e: parquet::errors::ParquetError| format!("not a readable Parquet file: {e}");
+    let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new()).await.map_err(unreadable)?;
+    // Strings are read as plain `Utf8`, the load's type for them, even where the file's writer
+    // recorded views (as arrow-rs writers do): read as views, they were copied again by the cast.
+    let plain = ArrowReaderOptions::new().with_schema(stored_schema(metadata.schema()));
+    let metadata = ArrowReaderMetadata::try_new(Arc::clone(metadata.metadata()), plain).map_err(unreadable)?;
+    let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata).with_batch_size(BATCH_ROWS);
     let fields = builder.schema().fields().len();
     if fields != spec.columns.len() {
         return Err(format!(
