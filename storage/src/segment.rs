@@ -24,7 +24,7 @@ use roaring::RoaringBitmap;
 
 use crate::column_field_name;
 use crate::error::{Result, StorageError};
-use crate::string_views::{stored_schema, with_string_views};
+use crate::string_views::{stored_schema, with_string_views, without_string_views};
 use crate::zone_map::{ColumnZone, WrittenRows, zone_maps_of_written};
 
 /// Data page size: Redshift's 1 MB block.
@@ -55,8 +55,11 @@ pub struct WrittenSegment {
 /// million rows reads every column at random. Writers therefore send batches that are each sorted
 /// already ([`sort_order`]), which makes the gather read a few sequential runs instead. (Gathering
 /// straight from the batches with `interleave` instead of concatenating them first measured no
-/// faster.) Strings are held as views ([`crate::string_views`]), so neither the concatenation
-/// nor the gather copies their bytes.
+/// faster.) Strings are held as views ([`crate::string_views`]), so the concatenation copies
+/// none of their bytes; each piece gathers them into plain strings, the one copy before they are
+/// encoded. (Encoding the views themselves, in sorted order, measured slower than a load that copied
+/// strings three times: the encoder reads each value several times, for statistics, dictionary
+/// and pages, from wherever its view points.)
 pub struct SortedRows {
     all: RecordBatch,
     /// `None`: the rows are in order as they are.
@@ -80,15 +83,16 @@ impl SortedRows {
         self.all.num_rows()
     }
 
+    /// The schema of the pieces.
     pub fn schema(&self) -> SchemaRef {
-        self.all.schema()
+        stored_schema(&self.all.schema())
     }
 
-    /// The rows at sorted positions `range`, in pieces of at most a row group.
+    /// The rows at sorted positions `range`, in pieces of at most a row group, strings as `Utf8`.
     pub fn pieces(&self, range: Range<usize>) -> impl Iterator<Item = Result<RecordBatch>> + '_ {
         range.clone().step_by(ROW_GROUP_ROWS).map(move |at| {
             let rows = ROW_GROUP_ROWS.min(range.end - at);
-            Ok(match &self.order {
+            without_string_views(&match &self.order {
                 Some(order) => take_record_batch(&self.all, &order.slice(at, rows))?,
                 None => self.all.slice(at, rows),
             })
@@ -163,7 +167,7 @@ fn writer_properties(schema: &SchemaRef, column_ids: &[u32], encodings: &HashMap
 }
 
 /// Writes `pieces` (batches of `schema`, fields named `c<column id>`, in order) to a new durable
-/// file at `path`. Strings are stored as `Utf8` whether the pieces hold them as views or not.
+/// file at `path`.
 pub fn write_segment(
     path: &Path,
     schema: &SchemaRef,
@@ -171,7 +175,6 @@ pub fn write_segment(
     column_ids: &[u32],
     encodings: &HashMap<u32, String>,
 ) -> Result<WrittenSegment> {
-    let schema = &stored_schema(schema);
     let file = File::create(path).map_err(StorageError::io(path))?;
     let props = writer_properties(schema, column_ids, encodings)?;
     let mut writer = ArrowWriter::try_new(file, Arc::clone(schema), Some(props))?;
@@ -259,7 +262,7 @@ pub fn read_with_positions(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{AsArray, Int64Array, StringArray};
+    use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
 
     /// The zone maps a segment keeps from its Parquet statistics are the ones a scan of its rows
@@ -416,7 +419,7 @@ mod tests {
             [0..4, 4..6].into_iter().flat_map(|range| sorted.pieces(range)).map(Result::unwrap).collect()
         };
         let keys = |b: &RecordBatch| b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().iter().collect::<Vec<_>>();
-        let texts = |b: &RecordBatch| b.column(1).as_string_view().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>();
+        let texts = |b: &RecordBatch| b.column(1).as_any().downcast_ref::<StringArray>().unwrap().iter().map(|v| v.map(str::to_string)).collect::<Vec<_>>();
         let sorted = segments(&SortedRows::new(batches.to_vec(), &[0]).unwrap());
         assert_eq!(sorted.iter().map(keys).collect::<Vec<_>>(), vec![vec![Some(1), Some(2), Some(3), Some(4)], vec![Some(5), None]]);
         // Each row keeps its own values.

@@ -30,7 +30,6 @@ use crate::manifest::SegmentEntry;
 use crate::mvcc::Snapshot;
 use crate::node::{NodeStore, SEGMENT_ROWS, VisibleSegment, WriteSpec};
 use crate::segment::{SortedRows, selection_without, sort_key_fields};
-use crate::string_views::with_string_views;
 use crate::zone_map::ZoneValue;
 
 /// Rows per batch read from a segment and per merged batch; a divisor of [`SEGMENT_ROWS`], so
@@ -235,8 +234,7 @@ fn live_rows(segment: &VisibleSegment, column_ids: &[u32]) -> Result<impl Iterat
         builder = builder.with_row_selection(selection_without(deleted, segment.entry.rows));
     }
     let reader = builder.build()?;
-    // As views, like the rows `SortedRows` gives the merge alongside these.
-    Ok(reader.map(move |batch| with_string_views(&batch?.project(&order)?)))
+    Ok(reader.map(move |batch| Ok(batch?.project(&order)?)))
 }
 
 /// A segment's live rows in sort-key order, for the merge: read as they are when the segment is
@@ -395,7 +393,7 @@ impl Iterator for Merge {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{AsArray, Int64Array, StringArray};
+    use arrow::array::{Int64Array, StringArray};
     use arrow::datatypes::{DataType, Field, Schema};
     use roaring::RoaringBitmap;
 
@@ -444,7 +442,7 @@ mod tests {
                     .unwrap()
                     .flat_map(|b| {
                         let b = b.unwrap();
-                        assert_eq!(b.column(1).as_string_view().value(0), format!("row {}", b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0)));
+                        assert_eq!(b.column(1).as_any().downcast_ref::<StringArray>().unwrap().value(0), format!("row {}", b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().value(0)));
                         b.column(0).as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec()
                     })
                     .collect();
