@@ -8,10 +8,6 @@
 //! to one slice of each node. The leader writes INSERT and CTAS rows through a [`SliceWriter`];
 //! a compute node loading COPY files writes the rows it parses through one too, so that those rows
 //! cross the network at most once and never pass through the leader.
-//!
-//! Rows are routed with their strings as views ([`blueshift_storage::string_views`]), so splitting
-//! a batch among slices moves no string bytes; a part bound for another node is turned back into
-//! plain strings, which copies only its own values.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -26,7 +22,6 @@ use blueshift_proto::{WriteDescriptor, WriteResult};
 use blueshift_storage::distribution::key_slices;
 use blueshift_storage::node::WriteSummary;
 use blueshift_storage::segment::{sort_key_fields, sort_order};
-use blueshift_storage::string_views::{stored_schema, with_string_views, without_string_views};
 use blueshift_storage::column_field_name;
 use futures::TryStreamExt;
 use prost::Message;
@@ -99,8 +94,6 @@ pub type SlicesWritten = BTreeMap<u32, WriteSummary>;
 struct SliceStream {
     sender: mpsc::Sender<Result<RecordBatch, FlightError>>,
     task: JoinHandle<Result<WriteSummary, WriteError>>,
-    /// The slice is another node's: its rows go over Flight.
-    remote: bool,
     /// Rows sent, to check against what the slice reports having stored.
     rows: u64,
 }
@@ -110,8 +103,7 @@ pub struct SliceWriter {
     target: WriteTarget,
     /// This node's slices, for writing them without the network (`None` on the leader).
     local: Option<Arc<LocalSlices>>,
-    /// The schema rows are routed with (strings as views), and the one they are sent with.
-    schemas: Option<(SchemaRef, SchemaRef)>,
+    file_schema: Option<SchemaRef>,
     /// The fields of the table's sort key, in key order.
     sort_key: Vec<usize>,
     streams: HashMap<u32, SliceStream>,
@@ -125,7 +117,7 @@ impl SliceWriter {
         SliceWriter {
             target,
             local,
-            schemas: None,
+            file_schema: None,
             sort_key,
             streams: HashMap::new(),
             rows: 0,
@@ -142,18 +134,17 @@ impl SliceWriter {
         if batch.num_rows() == 0 {
             return Ok(());
         }
-        let batch = with_string_views(&batch).map_err(WriteError::of_rows)?;
-        let schema = match &self.schemas {
-            Some((routed, _)) => Arc::clone(routed),
+        let schema = match &self.file_schema {
+            Some(schema) => Arc::clone(schema),
             None => {
                 let incoming = batch.schema();
                 let fields = self.target.column_ids.iter().zip(incoming.fields()).map(|(id, field)| {
                     let nullable = !self.target.not_null_column_ids.contains(id);
                     Field::new(column_field_name(*id), field.data_type().clone(), nullable)
                 });
-                let routed = Arc::new(Schema::new(fields.collect::<Vec<_>>()));
-                self.schemas = Some((Arc::clone(&routed), stored_schema(&routed)));
-                routed
+                let schema = Arc::new(Schema::new(fields.collect::<Vec<_>>()));
+                self.file_schema = Some(Arc::clone(&schema));
+                schema
             }
         };
         let batch = RecordBatch::try_new(schema, batch.columns().to_vec()).map_err(WriteError::of_rows)?;
@@ -214,10 +205,6 @@ impl SliceWriter {
         }
         let stream = self.streams.get_mut(&slice).expect("inserted");
         stream.rows += batch.num_rows() as u64;
-        let batch = match stream.remote {
-            true => without_string_views(&batch).map_err(WriteError::of_rows)?,
-            false => batch,
-        };
         if stream.sender.send(Ok(batch)).await.is_err() {
             // The stream ended early because its slice failed: surface why.
             let stream = self.streams.remove(&slice).expect("present");
@@ -238,9 +225,8 @@ impl SliceWriter {
             encodings: self.target.encodings.iter().cloned().collect(),
         };
         let (sender, receiver) = mpsc::channel(4);
-        let remote = !self.local.as_ref().is_some_and(|slices| slices.store().slices().contains(&slice));
         let task = match &self.local {
-            Some(slices) if !remote => {
+            Some(slices) if slices.store().slices().contains(&slice) => {
                 let mut stream = slices.join(descriptor, self.target.column_ids.clone());
                 tokio::spawn(async move {
                     let mut batches = ReceiverStream::new(receiver);
@@ -251,8 +237,7 @@ impl SliceWriter {
                 })
             }
             _ => {
-                let (_, schema) = self.schemas.as_ref().expect("set by the first batch");
-                let schema = Arc::clone(schema);
+                let schema = Arc::clone(self.file_schema.as_ref().expect("set by the first batch"));
                 let channel = channels::channel(address).map_err(|e| WriteError::of_slice(slice, e))?;
                 tokio::spawn(async move {
                     let failed = |e: FlightError| WriteError::of_slice(slice, e);
@@ -274,7 +259,7 @@ impl SliceWriter {
                 })
             }
         };
-        Ok(SliceStream { sender, task, remote, rows: 0 })
+        Ok(SliceStream { sender, task, rows: 0 })
     }
 
     /// Waits until every slice has taken its rows; the first failure, if any. A slice has taken
@@ -288,7 +273,7 @@ impl SliceWriter {
         let mut first_error = None;
         let ended: Vec<_> = std::mem::take(&mut self.streams)
             .into_iter()
-            .map(|(slice, SliceStream { sender, task, rows, .. })| {
+            .map(|(slice, SliceStream { sender, task, rows })| {
                 drop(sender);
                 (slice, task, rows)
             })

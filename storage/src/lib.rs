@@ -21,7 +21,6 @@ pub mod mvcc;
 pub mod node;
 pub mod segment;
 pub mod snapshot;
-pub mod string_views;
 pub mod vacuum;
 pub mod zone_map;
 

@@ -24,7 +24,6 @@ use roaring::RoaringBitmap;
 
 use crate::column_field_name;
 use crate::error::{Result, StorageError};
-use crate::string_views::{stored_schema, with_string_views, without_string_views};
 use crate::zone_map::{ColumnZone, WrittenRows, zone_maps_of_written};
 
 /// Data page size: Redshift's 1 MB block.
@@ -55,11 +54,7 @@ pub struct WrittenSegment {
 /// million rows reads every column at random. Writers therefore send batches that are each sorted
 /// already ([`sort_order`]), which makes the gather read a few sequential runs instead. (Gathering
 /// straight from the batches with `interleave` instead of concatenating them first measured no
-/// faster.) Strings are held as views ([`crate::string_views`]), so the concatenation copies
-/// none of their bytes; each piece gathers them into plain strings, the one copy before they are
-/// encoded. (Encoding the views themselves, in sorted order, measured slower than a load that copied
-/// strings three times: the encoder reads each value several times, for statistics, dictionary
-/// and pages, from wherever its view points.)
+/// faster.)
 pub struct SortedRows {
     all: RecordBatch,
     /// `None`: the rows are in order as they are.
@@ -67,12 +62,11 @@ pub struct SortedRows {
 }
 
 impl SortedRows {
-    /// `batches` (at least one, all of one schema, strings as views or not) sorted by the columns
-    /// at `key`. The batches are consumed, so that their memory is freed once they are copied
-    /// into one, before the sorted rows are written: a slice then holds its rows twice while it
-    /// writes a segment, not three times, and its strings once.
+    /// `batches` (at least one, all of one schema) sorted by the columns at `key`. The batches
+    /// are consumed, so that their memory is freed once they are copied into one, before the
+    /// sorted rows are written: a slice then holds its rows twice while it writes a segment,
+    /// not three times.
     pub fn new(batches: Vec<RecordBatch>, key: &[usize]) -> Result<SortedRows> {
-        let batches = batches.iter().map(with_string_views).collect::<Result<Vec<_>>>()?;
         let all = concat_batches(&batches[0].schema(), &batches)?;
         drop(batches);
         let order = sort_order(&all, key)?;
@@ -83,16 +77,15 @@ impl SortedRows {
         self.all.num_rows()
     }
 
-    /// The schema of the pieces.
     pub fn schema(&self) -> SchemaRef {
-        stored_schema(&self.all.schema())
+        self.all.schema()
     }
 
-    /// The rows at sorted positions `range`, in pieces of at most a row group, strings as `Utf8`.
+    /// The rows at sorted positions `range`, in pieces of at most a row group.
     pub fn pieces(&self, range: Range<usize>) -> impl Iterator<Item = Result<RecordBatch>> + '_ {
         range.clone().step_by(ROW_GROUP_ROWS).map(move |at| {
             let rows = ROW_GROUP_ROWS.min(range.end - at);
-            without_string_views(&match &self.order {
+            Ok(match &self.order {
                 Some(order) => take_record_batch(&self.all, &order.slice(at, rows))?,
                 None => self.all.slice(at, rows),
             })

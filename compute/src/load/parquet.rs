@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::{CastOptions, cast_with_options};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use futures::StreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
-use blueshift_storage::string_views::stored_schema;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::async_reader::ParquetObjectReader;
@@ -44,7 +44,7 @@ pub async fn read(
     let metadata = ArrowReaderMetadata::load_async(&mut reader, ArrowReaderOptions::new()).await.map_err(unreadable)?;
     // Strings are read as plain `Utf8`, the load's type for them, even where the file's writer
     // recorded views (as arrow-rs writers do): read as views, they were copied again by the cast.
-    let plain = ArrowReaderOptions::new().with_schema(stored_schema(metadata.schema()));
+    let plain = ArrowReaderOptions::new().with_schema(without_string_views(metadata.schema()));
     let metadata = ArrowReaderMetadata::try_new(Arc::clone(metadata.metadata()), plain).map_err(unreadable)?;
     let builder = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, metadata).with_batch_size(BATCH_ROWS);
     let fields = builder.schema().fields().len();
@@ -73,6 +73,15 @@ pub async fn read(
         chunk.batches.push(RecordBatch::try_new(Arc::clone(&schema), columns).map_err(|e| e.to_string())?);
     }
     Ok(chunk)
+}
+
+/// `schema` with `Utf8` for its `Utf8View` fields.
+fn without_string_views(schema: &SchemaRef) -> SchemaRef {
+    let fields = schema.fields().iter().map(|field| match field.data_type() {
+        DataType::Utf8View => Arc::new(Field::new(field.name(), DataType::Utf8, field.is_nullable()).with_metadata(field.metadata().clone())),
+        _ => Arc::clone(field),
+    });
+    Arc::new(Schema::new_with_metadata(fields.collect::<Vec<_>>(), schema.metadata().clone()))
 }
 
 fn fit(array: &ArrayRef, column: &TargetColumn, truncate: bool) -> Result<ArrayRef, String> {
