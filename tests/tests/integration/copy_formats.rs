@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::sync::Arc;
 
-use arrow::array::{Float64Array, Int32Array, RecordBatch, StringArray};
+use arrow::array::{Float64Array, Int32Array, RecordBatch, StringViewArray};
 use arrow::datatypes::{DataType, Field, Schema};
 use blueshift_tests::Cluster;
 use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3};
@@ -50,16 +50,18 @@ async fn compressions_json_parquet_and_fixed_width() {
     s3.put("fmt", "jp/a.json", r#"{"a": {"id": 7, "tags": ["p", "q"]}}"#);
     s3.put("fmt", "paths.json", r#"{"jsonpaths": ["$.a.id", "$.a.tags[1]"]}"#);
     s3.put("fmt", "fw/a.txt", "0001abc  \n0002de   \n");
+    // Strings as views, which arrow-rs writers record in the file's schema: a load reads them as
+    // plain strings.
     let schema = Arc::new(Schema::new(vec![
         Field::new("x", DataType::Int32, true),
-        Field::new("y", DataType::Utf8, true),
+        Field::new("y", DataType::Utf8View, true),
         Field::new("z", DataType::Float64, true),
     ]));
     let batch = RecordBatch::try_new(
         Arc::clone(&schema),
         vec![
             Arc::new(Int32Array::from(vec![Some(1), None, Some(3)])),
-            Arc::new(StringArray::from(vec!["one", "two", "three"])),
+            Arc::new(StringViewArray::from(vec!["one", "two", "three"])),
             Arc::new(Float64Array::from(vec![1.5, 2.5, 3.5])),
         ],
     )
