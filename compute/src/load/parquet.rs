@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::compute::{CastOptions, cast_with_options};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::datatypes::{DataType, Schema, SchemaRef};
 use futures::StreamExt;
 use object_store::ObjectStore;
 use object_store::path::Path;
@@ -78,7 +78,7 @@ pub async fn read(
 /// `schema` with `Utf8` for its `Utf8View` fields.
 fn without_string_views(schema: &SchemaRef) -> SchemaRef {
     let fields = schema.fields().iter().map(|field| match field.data_type() {
-        DataType::Utf8View => Arc::new(Field::new(field.name(), DataType::Utf8, field.is_nullable()).with_metadata(field.metadata().clone())),
+        DataType::Utf8View => Arc::new(field.as_ref().clone().with_data_type(DataType::Utf8)),
         _ => Arc::clone(field),
     });
     Arc::new(Schema::new_with_metadata(fields.collect::<Vec<_>>(), schema.metadata().clone()))
