@@ -27,7 +27,8 @@ use tonic::{Request, Response, Status, Streaming};
 
 use crate::codec::BlueshiftCodec;
 use crate::restore::Restorer;
-use crate::load::task::{self, LOAD_ACTION, LoadTask};
+use crate::load::quotes::QuoteBoards;
+use crate::load::task::{self, LOAD_ACTION, LOAD_QUOTES_ACTION, LoadTask, QuotesRelay};
 use crate::segment_buffer::{LocalSlices, SliceFeed};
 
 type BoxedStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send + 'static>>;
@@ -37,12 +38,18 @@ pub struct ComputeFlightService {
     /// own loads.
     slices: Arc<LocalSlices>,
     restorer: Arc<Restorer>,
+    /// The quote-count boards of running loads whose CSV files other nodes read parts of.
+    boards: Arc<QuoteBoards>,
 }
 
 impl ComputeFlightService {
     pub fn new(store: Arc<NodeStore>, restorer: Arc<Restorer>) -> Self {
         let slices = Arc::new(LocalSlices::new(store));
-        ComputeFlightService { slices, restorer }
+        ComputeFlightService {
+            slices,
+            restorer,
+            boards: Arc::default(),
+        }
     }
 
     fn task_context(&self) -> Arc<TaskContext> {
@@ -185,11 +192,18 @@ impl FlightService for ComputeFlightService {
         request: Request<Action>,
     ) -> Result<Response<Self::DoActionStream>, Status> {
         let action = request.into_inner();
-        if action.r#type != LOAD_ACTION {
-            return Err(Status::unimplemented(format!("action {}", action.r#type)));
+        let malformed = |e: serde_json::Error| Status::invalid_argument(e.to_string());
+        match action.r#type.as_str() {
+            LOAD_ACTION => {}
+            LOAD_QUOTES_ACTION => {
+                let relay: QuotesRelay = serde_json::from_slice(&action.body).map_err(malformed)?;
+                self.boards.relay(relay.board, relay.counted);
+                return Ok(Response::new(Box::pin(futures::stream::empty())));
+            }
+            other => return Err(Status::unimplemented(format!("action {other}"))),
         }
-        let task: LoadTask = serde_json::from_slice(&action.body).map_err(|e| Status::invalid_argument(e.to_string()))?;
-        let replies = task::serve(task, Arc::clone(&self.slices)).map(|reply| {
+        let task: LoadTask = serde_json::from_slice(&action.body).map_err(malformed)?;
+        let replies = task::serve(task, Arc::clone(&self.slices), &self.boards).map(|reply| {
             Ok(arrow_flight::Result {
                 body: reply.encode_to_vec().into(),
             })

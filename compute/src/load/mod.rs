@@ -12,6 +12,7 @@ pub mod convert;
 pub mod datetime;
 pub mod json;
 pub mod parquet;
+pub mod quotes;
 pub mod reader;
 pub mod sink;
 pub mod task;

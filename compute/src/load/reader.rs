@@ -3,13 +3,10 @@
 //!
 //! A byte range `[start, end)` owns the records that begin inside it: it skips the partial record
 //! at its start (one that began before `start`) and reads past `end` to finish its last record,
-//! so ranges cut anywhere cover every record exactly once. In CSV a newline inside quotes is data,
-//! and whether a range starts inside quotes depends on every byte before it: each range counts
-//! the quote characters it holds and posts the count on a [`QuoteCounts`] board, and learns its
-//! starting parity from the counts of the file's earlier ranges. Ranges are handed out in file
-//! order and post before they wait, so the waits always end.
+//! so ranges cut anywhere cover every record exactly once. In CSV a newline inside quotes is data:
+//! a range learns whether it starts inside quotes from the counts of the file's earlier ranges
+//! ([`QuoteCounts`]).
 
-use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -17,8 +14,7 @@ use bytes::{Bytes, BytesMut};
 use object_store::ObjectStore;
 use object_store::path::Path;
 
-use tokio::sync::watch;
-
+use super::quotes::QuoteCounts;
 use super::{Compression, Format, LoadSpec, ParsedChunk, parquet, parse_chunk};
 use crate::s3::{self, S3Config, S3Error, S3Url};
 use crate::writer::WriteError;
@@ -67,66 +63,6 @@ pub enum ChunkError {
     /// The node could not write the chunk's rows: the leader names the node of the failed slice.
     #[error(transparent)]
     Write(#[from] WriteError),
-}
-
-/// The quote characters counted in each byte range of a load's CSV files, shared by the ranges'
-/// readers: file → range start → (range end, quotes in the range).
-#[derive(Debug)]
-pub struct QuoteCounts {
-    board: watch::Sender<Board>,
-}
-
-#[derive(Debug, Default)]
-struct Board {
-    ranges: HashMap<String, BTreeMap<u64, (u64, u64)>>,
-    /// A range could not be read, so later ranges of its file can never learn their parity.
-    failed: bool,
-}
-
-impl Default for QuoteCounts {
-    fn default() -> Self {
-        QuoteCounts {
-            board: watch::Sender::new(Board::default()),
-        }
-    }
-}
-
-impl QuoteCounts {
-    fn post(&self, url: &S3Url, range: &Range<u64>, quotes: u64) {
-        self.board.send_modify(|board| {
-            board.ranges.entry(url.to_string()).or_default().insert(range.start, (range.end, quotes));
-        });
-    }
-
-    fn fail(&self) {
-        self.board.send_modify(|board| board.failed = true);
-    }
-
-    /// Whether an odd number of quote characters precede byte `start` of the file, once the
-    /// ranges before it have posted their counts.
-    async fn odd_before(&self, url: &S3Url, start: u64) -> Result<bool, ChunkError> {
-        let key = url.to_string();
-        let mut receiver = self.board.subscribe();
-        let mut parity = None;
-        receiver
-            .wait_for(|board| {
-                parity = quotes_before(board.ranges.get(&key), start).map(|quotes| quotes % 2 == 1);
-                parity.is_some() || board.failed
-            })
-            .await
-            .map_err(|e| ChunkError::Data(e.to_string()))?;
-        parity.ok_or_else(|| ChunkError::Data(format!("{url}: an earlier part of the file could not be read")))
-    }
-}
-
-/// The quotes in `[0, start)` if posted ranges cover it without a gap.
-fn quotes_before(ranges: Option<&BTreeMap<u64, (u64, u64)>>, start: u64) -> Option<u64> {
-    let (mut at, mut quotes) = (0, 0);
-    while at < start {
-        let (end, count) = ranges?.get(&at)?;
-        (at, quotes) = (*end, quotes + count);
-    }
-    Some(quotes)
 }
 
 /// Fetches, decompresses and parses `chunk`. Errors name the file. The byte ranges of one load

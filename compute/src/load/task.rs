@@ -9,8 +9,10 @@
 //! leader never handles rows at all. Only a table with an IDENTITY column has its rows sent back
 //! to the leader ([`LoadOutput::Reply`]), which allocates the identity values.
 //!
-//! The byte ranges of one CSV file must share their quote counts ([`QuoteCounts`]), so the leader
-//! puts all of them in one task.
+//! The byte ranges of a CSV file learn where their records start from the quote counts of the
+//! ranges before them ([`super::quotes`]); when other nodes read ranges of the same files, the
+//! node sends its counts to the leader as [`LoadEvent::Quotes`] the moment it has them, and the
+//! leader passes them on with the [`LOAD_QUOTES_ACTION`] action.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
@@ -31,7 +33,8 @@ use prost::Message;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
-use super::reader::{Chunk, ChunkError, QuoteCounts, read_chunk};
+use super::quotes::{OpenBoard, QuoteBoards, QuoteCounts, RangeQuotes};
+use super::reader::{Chunk, ChunkError, read_chunk};
 use super::{LoadSpec, ParsedChunk, RowError};
 use crate::channels;
 use crate::segment_buffer::LocalSlices;
@@ -40,6 +43,16 @@ use crate::writer::{SliceWriter, WriteError, WriteTarget};
 
 /// The Flight action type of a load task.
 pub const LOAD_ACTION: &str = "load";
+/// The Flight action type that posts another node's quote count ([`QuotesRelay`]) on a running
+/// load's board.
+pub const LOAD_QUOTES_ACTION: &str = "load_quotes";
+
+/// The body of a [`LOAD_QUOTES_ACTION`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QuotesRelay {
+    pub board: u64,
+    pub counted: RangeQuotes,
+}
 
 /// Chunks for one node to read and parse.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +66,9 @@ pub struct LoadTask {
     /// Chunks parsed at once.
     pub parallelism: usize,
     pub output: LoadOutput,
+    /// The quote-count board this task shares with the tasks of other nodes that read ranges of
+    /// the same CSV files (`None`: it shares none).
+    pub board: Option<u64>,
 }
 
 /// What the node does with the rows it parses.
@@ -122,20 +138,34 @@ pub enum LoadEvent {
     },
     /// The node wrote the task's rows and they are stored: rows per slice, and segment bytes.
     Written { slice_rows: HashMap<u32, u64>, bytes: u64 },
+    /// The quotes in one of the task's CSV ranges, for the nodes reading later ranges of its file.
+    Quotes(RangeQuotes),
 }
 
 type ParsedResult = Result<(usize, ParsedChunk), ChunkError>;
 
 /// The node's side: the replies to `task`, ending early at the first chunk that cannot be read
-/// or rows that cannot be written. `slices` are the node's own, which it writes without the network.
-pub fn serve(task: LoadTask, slices: Arc<LocalSlices>) -> BoxStream<'static, LoadReply> {
+/// or rows that cannot be written. `slices` are the node's own, which it writes without the network;
+/// a task sharing its quote counts opens its board in `boards` before this returns, so the
+/// leader's first relayed count finds it.
+pub fn serve(task: LoadTask, slices: Arc<LocalSlices>, boards: &Arc<QuoteBoards>) -> BoxStream<'static, LoadReply> {
     let parallelism = task.parallelism.max(1);
-    let parsed = parse_in_background(task.spec, task.chunks, Stores::new(task.s3, task.credentials), task.max_errors, parallelism);
+    let (board, counts, outbox) = match task.board {
+        Some(id) => {
+            let (board, outbox) = boards.open(id);
+            let counts = Arc::clone(&board.counts);
+            (Some(board), counts, Some(outbox))
+        }
+        None => (None, Arc::default(), None),
+    };
+    let stores = Stores::new(task.s3, task.credentials);
+    let parsed = parse_in_background(task.spec, task.chunks, stores, counts, task.max_errors, parallelism);
     let mut serving = Serving {
         parsed,
         output: Output::Reply,
         pending: VecDeque::new(),
         finished: false,
+        _board: board,
     };
     serving.output = match task.output {
         LoadOutput::Reply => Output::Reply,
@@ -152,7 +182,7 @@ pub fn serve(task: LoadTask, slices: Arc<LocalSlices>) -> BoxStream<'static, Loa
             }
         },
     };
-    futures::stream::unfold(serving, |mut serving| async move {
+    let replies = futures::stream::unfold(serving, |mut serving| async move {
         loop {
             if let Some(reply) = serving.pending.pop_front() {
                 return Some((LoadReply { reply: Some(reply) }, serving));
@@ -162,15 +192,42 @@ pub fn serve(task: LoadTask, slices: Arc<LocalSlices>) -> BoxStream<'static, Loa
             }
             serving.step().await;
         }
-    })
-    .boxed()
+    });
+    let Some(outbox) = outbox else {
+        return replies.boxed();
+    };
+    // Counts go out first: a range posts its count before its chunk can be done, so by the
+    // task's last reply every count has gone out, and the stream ends there rather than when the
+    // outbox closes, which is only when the board, held by the replies, closes.
+    let counts = tokio_stream::wrappers::UnboundedReceiverStream::new(outbox).map(|counted| {
+        Some(LoadReply {
+            reply: Some(Reply::Quotes(blueshift_proto::LoadQuotes {
+                url: counted.url,
+                start: counted.range.start,
+                end: counted.range.end,
+                quotes: counted.quotes,
+            })),
+        })
+    });
+    let replies = replies.map(Some).chain(futures::stream::iter([None]));
+    futures::stream::select_with_strategy(counts, replies, |_: &mut ()| futures::stream::PollNext::Left)
+        .take_while(|reply| std::future::ready(reply.is_some()))
+        .filter_map(std::future::ready)
+        .boxed()
 }
 
 /// Reads and parses `chunks`, `parallelism` at a time, each on its own task; their results in
 /// chunk order, ending after the first chunk that cannot be read.
-fn parse_in_background(spec: LoadSpec, chunks: Vec<Chunk>, stores: Stores, max_errors: u64, parallelism: usize) -> mpsc::Receiver<ParsedResult> {
+fn parse_in_background(
+    spec: LoadSpec,
+    chunks: Vec<Chunk>,
+    stores: Stores,
+    quotes: Arc<QuoteCounts>,
+    max_errors: u64,
+    parallelism: usize,
+) -> mpsc::Receiver<ParsedResult> {
     let (sender, receiver) = mpsc::channel(1);
-    let (spec, stores, quotes) = (Arc::new(spec), Arc::new(stores), Arc::new(QuoteCounts::default()));
+    let (spec, stores) = (Arc::new(spec), Arc::new(stores));
     tokio::spawn(async move {
         let reads = futures::stream::iter(chunks.into_iter().enumerate()).map(move |(index, chunk)| {
             let (spec, stores, quotes) = (Arc::clone(&spec), Arc::clone(&stores), Arc::clone(&quotes));
@@ -208,6 +265,8 @@ struct Serving {
     output: Output,
     pending: VecDeque<Reply>,
     finished: bool,
+    /// The task's shared quote-count board, open while the task runs.
+    _board: Option<OpenBoard>,
 }
 
 impl Serving {
@@ -300,6 +359,20 @@ pub async fn run_on(address: &str, task: &LoadTask) -> Result<BoxStream<'static,
         .boxed())
 }
 
+/// The leader's side: posts another node's count on the board of the load task running on the
+/// node at `address`.
+pub async fn relay_quotes(address: &str, relay: &QuotesRelay) -> Result<(), ChunkError> {
+    let node_error = |e: &dyn std::fmt::Display| ChunkError::Node(e.to_string());
+    let channel = channels::channel(address).map_err(|e| node_error(&e))?;
+    let body = serde_json::to_vec(relay).expect("quote counts serialize");
+    let replies = FlightClient::new(channel)
+        .do_action(Action::new(LOAD_QUOTES_ACTION, Bytes::from(body)))
+        .await
+        .map_err(|e| node_error(&e))?;
+    replies.try_collect::<Vec<_>>().await.map_err(|e| node_error(&e))?;
+    Ok(())
+}
+
 /// A reply of the node; a batch's buffers stay in the reply's memory rather than being copied out.
 fn decode(body: Bytes) -> Result<LoadEvent, ChunkError> {
     let malformed = |e: &dyn std::fmt::Display| ChunkError::Data(format!("malformed reply from a compute node: {e}"));
@@ -320,6 +393,11 @@ fn decode(body: Bytes) -> Result<LoadEvent, ChunkError> {
             slice_rows: written.slice_rows,
             bytes: written.bytes,
         }),
+        Some(Reply::Quotes(quotes)) => Ok(LoadEvent::Quotes(RangeQuotes {
+            url: quotes.url,
+            range: quotes.start..quotes.end,
+            quotes: quotes.quotes,
+        })),
         Some(Reply::Failed(json)) => Err(serde_json::from_str(&json).map_err(|e| malformed(&e))?),
         None => Err(malformed(&"an empty reply")),
     }

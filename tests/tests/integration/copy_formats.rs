@@ -1,7 +1,7 @@
 //! COPY's formats, compressions and conversion options against a real S3-compatible server:
 //! GZIP/BZIP2/ZSTD (by option and by extension), JSON 'auto'/'auto ignorecase'/JSONPaths,
 //! PARQUET, FIXEDWIDTH, date and time formats, ESCAPE, REMOVEQUOTES, FILLRECORD, ACCEPTINVCHARS,
-//! NOLOAD, EXPLICIT_IDS, column lists with defaults, and a large file split across slices.
+//! NOLOAD, EXPLICIT_IDS, column lists with defaults, and large text and CSV files split across nodes.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -198,7 +198,7 @@ async fn conversion_options() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_large_file_is_split_across_slices() {
+async fn large_files_are_split_across_nodes() {
     let s3 = TestS3::start().await;
     s3.create_bucket("big");
     let mut text = String::new();
@@ -223,6 +223,46 @@ async fn a_large_file_is_split_across_slices() {
         let n: u64 = slice[1].as_deref().unwrap().parse().unwrap();
         assert!(n > i / 8, "rows spread over slices: {per_slice:?}");
     }
+
+    // A CSV file's two ranges go to the two nodes as well. Its quoted fields hold newlines and
+    // quotes, and the second range starts inside one, before a newline and a line that looks like
+    // a record: only the quotes counted by the other node tell that it is data.
+    let split = 32 << 20;
+    let (mut csv, mut ids) = (String::new(), Vec::new());
+    let record = |id: u64| format!("{id},\"say \"\"hi\"\"\nto {id}\"\n");
+    while csv.len() < split - 100 {
+        ids.push(ids.len() as u64 + 1);
+        csv.push_str(&record(ids.len() as u64));
+    }
+    ids.push(ids.len() as u64 + 1);
+    let opening = format!("{},\"", ids.len());
+    let pad = "p".repeat(split + 10 - csv.len() - opening.len());
+    csv.push_str(&format!("{opening}{pad}\n424242,fake\n\"\n"));
+    let mut bad_line = 0;
+    while csv.len() < (40 << 20) {
+        if bad_line == 0 && csv.len() > split + (4 << 20) {
+            bad_line = csv.matches('\n').count() + 1;
+            csv.push_str("oops,\"not a number\"\n");
+        }
+        ids.push(ids.len() as u64 + 1);
+        csv.push_str(&record(ids.len() as u64));
+    }
+    s3.put("big", "quoted.csv", &csv);
+    client.batch_execute("CREATE TABLE quoted (id BIGINT, note VARCHAR(200))").await.unwrap();
+    let loaded = ids.len() as u64;
+    assert_eq!(copy(&client, "COPY quoted FROM 's3://big/quoted.csv' CSV MAXERROR 1").await, loaded);
+    assert_eq!(
+        rows(&client, "SELECT count(*), sum(id), count(DISTINCT id) FROM quoted").await,
+        vec![row(&[&loaded.to_string(), &ids.iter().sum::<u64>().to_string(), &loaded.to_string()])]
+    );
+    assert_eq!(rows(&client, "SELECT note FROM quoted WHERE id = 7").await, vec![row(&["say \"hi\"\nto 7"])]);
+    let trap = format!("{pad}\n424242,fake\n");
+    assert_eq!(rows(&client, &format!("SELECT id FROM quoted WHERE note = '{trap}'")).await, vec![row(&[&opening[..opening.len() - 2]])]);
+    // The rejected line is numbered in the whole file, past the other node's range.
+    assert_eq!(
+        rows(&client, "SELECT line_number, colname FROM stl_load_errors WHERE query = pg_last_copy_id()").await,
+        vec![row(&[&bad_line.to_string(), "id"])]
+    );
 }
 
 /// The compute nodes write the rows they parse themselves: left-out columns get the same DEFAULT

@@ -3,21 +3,23 @@
 //! slices itself ([`blueshift_compute::load::task`]), under the COPY's transaction. Only the
 //! rows of a table with an IDENTITY column come back to the leader, which allocates the identity
 //! values and writes them. Rejected rows are collected per chunk; once more than MAXERROR are
-//! rejected the load stops.
+//! rejected, or a node fails, the load stops on every node.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::RecordBatch;
 use blueshift_compute::load::reader::{Chunk, ChunkError};
-use blueshift_compute::load::task::{self, ColumnFill, LoadEvent, LoadOutput, LoadTask, widen};
-use blueshift_compute::load::{Format, LoadSpec, RowError, parse_chunk};
+use blueshift_compute::load::task::{self, ColumnFill, LoadEvent, LoadOutput, LoadTask, QuotesRelay, widen};
+use blueshift_compute::load::{LoadSpec, RowError, parse_chunk};
 use blueshift_compute::s3::{S3Config, S3Credentials};
 use blueshift_compute::writer::Routing;
 use futures::StreamExt;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_stream::wrappers::ReceiverStream;
+
+use super::relay::QuoteRelay;
 
 use crate::catalog::TableDef;
 use crate::catalog::provider::{Services, WriteLog, default_row, write_batches};
@@ -70,7 +72,9 @@ struct Load<'a> {
     rows: AtomicU64,
     /// Bytes of segment files the nodes stored (for loads the nodes write).
     bytes: AtomicU64,
-    stop: AtomicBool,
+    /// Set once the load must stop: every node's task is cut short.
+    stop: watch::Sender<bool>,
+    relay: Option<QuoteRelay>,
 }
 
 pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a WriteLog) -> Result<LoadOutcome> {
@@ -88,7 +92,9 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
             fill: ColumnFill::new(job.positions.clone(), &defaults),
         }
     };
+    let shares = shares(&chunks, cluster.nodes.len());
     let load = Load {
+        relay: QuoteRelay::new(&chunks, &shares, &job.spec.format),
         job,
         chunks: &chunks,
         output,
@@ -98,13 +104,11 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
         rejected: AtomicU64::new(0),
         rows: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
-        stop: AtomicBool::new(false),
+        stop: watch::Sender::new(false),
     };
-    let shares = shares(&chunks, &job.spec.format, cluster.nodes.len());
-    let workers = cluster
-        .nodes
-        .iter()
-        .zip(shares)
+    let workers = shares
+        .into_iter()
+        .enumerate()
         .filter(|(_, share)| !share.is_empty())
         .map(|(node, share)| load.worker(node, share));
     let results = futures::future::join_all(workers).await;
@@ -123,24 +127,10 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
     })
 }
 
-/// The chunks grouped into what one node must read in order: the byte ranges of a CSV file go
-/// together, since each learns where its first record starts from the quotes counted in the
-/// ranges before it; every other chunk is a group of its own.
-fn groups(chunks: &[Chunk], format: &Format) -> Vec<Vec<usize>> {
-    let csv = matches!(format, Format::Csv { .. });
-    let mut groups: Vec<Vec<usize>> = Vec::new();
-    for (index, chunk) in chunks.iter().enumerate() {
-        match groups.last_mut() {
-            Some(group) if csv && chunk.range.is_some() && chunks[group[0]].url == chunk.url => group.push(index),
-            _ => groups.push(vec![index]),
-        }
-    }
-    groups
-}
-
-/// Each node's share of the chunks, in chunk order: the groups, largest first, each to the node
-/// with the fewest bytes so far.
-fn shares(chunks: &[Chunk], format: &Format, nodes: usize) -> Vec<Vec<usize>> {
+/// Each node's share of the chunks, in chunk order: the chunks, largest first, each to the node
+/// with the fewest bytes so far. The byte ranges of a large file, all of one size, are dealt
+/// round-robin, so each node's ranges are spread over the whole file.
+fn shares(chunks: &[Chunk], nodes: usize) -> Vec<Vec<usize>> {
     fn file(chunk: &Chunk) -> (&str, &str) {
         (&chunk.url.bucket, &chunk.url.key)
     }
@@ -149,20 +139,14 @@ fn shares(chunks: &[Chunk], format: &Format, nodes: usize) -> Vec<Vec<usize>> {
         *per_file.entry(file(chunk)).or_default() += 1;
     }
     // A byte range weighs its length; a file's row groups share its size.
-    let weight = |index: &usize| {
-        let chunk = &chunks[*index];
-        chunk.range.as_ref().map_or(chunk.size / per_file[&file(chunk)], |r| r.end - r.start)
-    };
-    let mut groups: Vec<(u64, Vec<usize>)> = groups(chunks, format)
-        .into_iter()
-        .map(|group| (group.iter().map(weight).sum(), group))
-        .collect();
-    groups.sort_by_key(|(bytes, group)| (std::cmp::Reverse(*bytes), group[0]));
+    let weight = |chunk: &Chunk| chunk.range.as_ref().map_or(chunk.size / per_file[&file(chunk)], |r| r.end - r.start);
+    let mut order: Vec<usize> = (0..chunks.len()).collect();
+    order.sort_by_key(|index| (std::cmp::Reverse(weight(&chunks[*index])), *index));
     let mut shares: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); nodes.max(1)];
-    for (bytes, group) in groups {
+    for index in order {
         let lightest = shares.iter_mut().min_by_key(|(assigned, _)| *assigned).expect("at least one node");
-        lightest.0 += bytes;
-        lightest.1.extend(group);
+        lightest.0 += weight(&chunks[index]);
+        lightest.1.push(index);
     }
     shares
         .into_iter()
@@ -229,10 +213,11 @@ fn locate(chunks: &[Chunk], parsed: Vec<(usize, u64, Vec<RowError>)>) -> Vec<Rej
 }
 
 impl Load<'_> {
-    /// Has `node` load `share`: the rows come back only for [`LoadOutput::Reply`], and then go
-    /// through the leader's table writer.
-    async fn worker(&self, node: &ComputeNode, share: Vec<usize>) -> Result<()> {
+    /// Has the node at `position` in the cluster load `share`: the rows come back only for
+    /// [`LoadOutput::Reply`], and then go through the leader's table writer.
+    async fn worker(&self, position: usize, share: Vec<usize>) -> Result<()> {
         let job = self.job;
+        let node = &job.services.cluster.nodes[position];
         let (sender, receiver) = mpsc::channel::<Result<RecordBatch>>(2);
         let consume = async {
             let mut batches = ReceiverStream::new(receiver);
@@ -256,28 +241,43 @@ impl Load<'_> {
             max_errors: job.max_errors,
             parallelism: node.slice_count as usize,
             output: self.output.clone(),
+            board: self.relay.as_ref().map(|relay| relay.board),
         };
-        let ((), result) = tokio::join!(self.produce(node, &share, task, sender), consume);
+        let ((), result) = tokio::join!(self.produce(position, &share, task, sender), consume);
         if result.is_err() {
-            self.stop.store(true, Ordering::SeqCst);
+            self.stop.send_replace(true);
         }
         result
     }
 
-    /// Runs `task` on `node`, collecting what each chunk rejected and, for a task whose rows come
-    /// back, feeding them to the leader's writer; stops once the load must stop.
-    async fn produce(&self, node: &ComputeNode, share: &[usize], task: LoadTask, sender: mpsc::Sender<Result<RecordBatch>>) {
+    /// Runs `task` on the node at `position`, collecting what each chunk rejected and, for a task
+    /// whose rows come back, feeding them to the leader's writer; stops once the load must stop
+    /// (dropping the reply stream cancels the rest of the node's task).
+    async fn produce(&self, position: usize, share: &[usize], task: LoadTask, sender: mpsc::Sender<Result<RecordBatch>>) {
         let job = self.job;
+        let node = &job.services.cluster.nodes[position];
         let mut events = match task::run_on(&node.address, &task).await {
             Ok(events) => events,
             Err(e) => return self.fail(&sender, chunk_error(job, e, node)).await,
         };
+        let queued = self.relay.as_ref().map(|relay| relay.started(position)).unwrap_or_default();
+        if let Err(e) = self.post_quotes(queued.into_iter().map(|relay| (position, relay))).await {
+            return self.fail(&sender, e).await;
+        }
         let copies = match &task.output {
             LoadOutput::Write { target, .. } if target.routing == Routing::All => target.slices.len() as u64,
             _ => 1,
         };
         let mut parsed_rows = 0;
-        while let Some(event) = events.next().await {
+        let mut stopped = self.stop.subscribe();
+        loop {
+            let event = tokio::select! {
+                event = events.next() => event,
+                _ = stopped.wait_for(|stop| *stop) => return,
+            };
+            let Some(event) = event else {
+                break;
+            };
             match event {
                 Ok(LoadEvent::Rows(batch)) => {
                     let batch = widen(&batch, &job.positions, &self.defaults).map_err(Error::from);
@@ -292,9 +292,15 @@ impl Load<'_> {
                     self.rows.fetch_add(rows, Ordering::SeqCst);
                     self.parsed.lock().unwrap().push((index, lines, rejected));
                     job.progress.chunk_done(&self.chunks[index], rows);
-                    if self.must_stop() {
-                        // Dropping the reply stream cancels the rest of the node's task.
+                    if self.rejected.load(Ordering::SeqCst) > job.max_errors {
+                        self.stop.send_replace(true);
                         return;
+                    }
+                }
+                Ok(LoadEvent::Quotes(counted)) => {
+                    let forward = self.relay.as_ref().map(|relay| relay.forward(position, counted)).unwrap_or_default();
+                    if let Err(e) = self.post_quotes(forward).await {
+                        return self.fail(&sender, e).await;
                     }
                 }
                 Ok(LoadEvent::Written { slice_rows, bytes }) => {
@@ -310,13 +316,20 @@ impl Load<'_> {
         }
     }
 
-    async fn fail(&self, sender: &mpsc::Sender<Result<RecordBatch>>, e: Error) {
-        self.stop.store(true, Ordering::SeqCst);
-        let _ = sender.send(Err(e)).await;
+    /// Posts quote counts on the boards of the nodes they are for.
+    async fn post_quotes(&self, posts: impl IntoIterator<Item = (usize, QuotesRelay)>) -> Result<()> {
+        for (position, relay) in posts {
+            let node = &self.job.services.cluster.nodes[position];
+            task::relay_quotes(&node.address, &relay).await.map_err(|e| chunk_error(self.job, e, node))?;
+        }
+        Ok(())
     }
 
-    fn must_stop(&self) -> bool {
-        self.stop.load(Ordering::SeqCst) || self.rejected.load(Ordering::SeqCst) > self.job.max_errors
+    /// Stops the load with `e`: the other nodes' tasks are cut short, and their workers end
+    /// without an error of their own.
+    async fn fail(&self, sender: &mpsc::Sender<Result<RecordBatch>>, e: Error) {
+        self.stop.send_replace(true);
+        let _ = sender.send(Err(e)).await;
     }
 }
 
@@ -350,21 +363,6 @@ mod tests {
     }
 
     #[test]
-    fn a_csv_files_ranges_form_one_group() {
-        let chunks = [
-            chunk("a", Some(0..50)),
-            chunk("a", Some(50..100)),
-            chunk("b", Some(0..50)),
-            chunk("b", Some(50..100)),
-            chunk("c", None),
-            chunk("d", None),
-        ];
-        let grouped = |format| groups(&chunks, &format);
-        assert_eq!(grouped(Format::Csv { quote: b'"' }), vec![vec![0, 1], vec![2, 3], vec![4], vec![5]]);
-        assert_eq!(grouped(Format::Delimited), (0..6).map(|i| vec![i]).collect::<Vec<_>>());
-    }
-
-    #[test]
     fn nodes_get_about_the_same_bytes_in_chunk_order() {
         // A 100-byte file cut in two ranges, two whole files of 100 bytes, and a file of four
         // row groups sharing its 100 bytes.
@@ -375,11 +373,9 @@ mod tests {
                 ..chunk("p", None)
             });
         }
-        let csv = Format::Csv { quote: b'"' };
-        // The CSV file's ranges stay together: groups of 100, 100, 100 and 4 × 25 bytes.
-        assert_eq!(shares(&chunks, &csv, 2), vec![vec![0, 1, 3], vec![2, 4, 5, 6, 7]]);
-        // Text ranges spread: 50, 50, 100, 100 and 4 × 25 bytes.
-        assert_eq!(shares(&chunks, &Format::Delimited, 2), vec![vec![0, 2, 4, 6], vec![1, 3, 5, 7]]);
-        assert_eq!(shares(&chunks, &csv, 1), vec![(0..8).collect::<Vec<_>>()]);
+        // 100, 100, 50, 50 and 4 × 25 bytes, each to the lighter node: the file's two ranges
+        // go to different nodes.
+        assert_eq!(shares(&chunks, 2), vec![vec![0, 2, 4, 6], vec![1, 3, 5, 7]]);
+        assert_eq!(shares(&chunks, 1), vec![(0..8).collect::<Vec<_>>()]);
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod load;
 pub mod options;
+mod relay;
 pub mod source;
 pub mod stdin;
 
