@@ -2,15 +2,17 @@
 //! background, so that tables loaded in many overlapping COPYs, or thinned by DELETEs, get their
 //! scans' zone-map pruning and their space back without anyone running VACUUM.
 //!
-//! It runs only while the cluster is idle. Every interval, if no transaction is in progress and no
-//! VACUUM statement runs, it gives each table the pass a `VACUUM FULL` with Redshift's default
-//! threshold (95%) would: slices with more than 5% of their rows unsorted or deleted are
-//! rewritten, others are left alone. Each table's pass commits only if the cluster is still
-//! idle when it is done ([`CommitRule::IfAlone`]); otherwise it is rolled back and tried again on
-//! a later interval. That way it delays a user by at most one table's pass (a writer of the table
-//! waits for its lock), and does not make users' transactions fail: one that read a table before
-//! the pass committed and then wrote it would fail with error 1023. (The one exception is a
-//! transaction that begins in the milliseconds the pass's commit takes to reach the nodes.)
+//! It runs only while nothing writes. Every interval, if no transaction that may write is in
+//! progress (a query running on its own cannot write, so a dashboard polling the cluster does not
+//! hold vacuum up) and no VACUUM statement runs, it gives each table the pass a `VACUUM FULL` with
+//! Redshift's default threshold (95%) would: slices with more than 5% of their rows unsorted or
+//! deleted are rewritten, others are left alone. Each table's pass commits only if no transaction
+//! that may write is in progress when it is done ([`CommitRule::IfAlone`]); otherwise it is rolled
+//! back and tried again on a later interval. That way it delays a user by at most one table's pass
+//! (a writer of the table waits for its lock), and does not make users' transactions fail: one that
+//! read a table before the pass committed and then wrote it would fail with error 1023. (The one
+//! exception is a transaction that begins in the milliseconds the pass's commit takes to reach the
+//! nodes.)
 //!
 //! A pass cut short by a user's transaction is taken up where it stopped, at the table whose
 //! pass may have been rolled back, so that under intermittent load every table is reached in
@@ -51,7 +53,7 @@ impl AutoVacuum {
         let tables = catalog.schemas.values().flat_map(|s| s.tables.values()).filter(|t| t.temp_owner.is_none());
         for table in pass_order(tables, |t| t.oid, self.resume_at) {
             let vacuum_statement_running = services.vacuum_running.try_lock().is_err();
-            if services.txns.in_progress() > 0 || vacuum_statement_running {
+            if services.txns.writers_in_progress() > 0 || vacuum_statement_running {
                 return;
             }
             self.resume_at = table.oid;

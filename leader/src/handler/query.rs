@@ -33,6 +33,10 @@ pub async fn query(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     {
         return create_table::select_into(ctx, query).await;
     }
+    if !ctx.in_block {
+        // A query on its own writes nothing, however long its rows take to send.
+        ctx.session.server.services.txns.reads_only(ctx.txn);
+    }
     let (state, _) = ctx.state(None);
     let plan = plan(&state, statement, ctx.params.clone()).await?;
     let (schema, stream) = run(state, plan).await?;

@@ -27,7 +27,7 @@ pub const DEFAULT_THRESHOLD_PERCENT: u32 = 95;
 pub enum CommitRule {
     /// A VACUUM statement's pass: always.
     Always,
-    /// An automatic pass: only while no other transaction runs (see
+    /// An automatic pass: only while no other transaction that may write runs (see
     /// [`crate::txn::TransactionManager::commit_if_alone`]).
     IfAlone,
 }

@@ -15,7 +15,7 @@
 pub mod commit_log;
 pub mod locks;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
@@ -134,6 +134,8 @@ struct State {
     last_csn: u64,
     /// Transactions in progress, with their snapshot csn.
     active: BTreeMap<u64, u64>,
+    /// Those of them that can no longer write: a single query outside a transaction block.
+    read_only: HashSet<u64>,
     committed: HashMap<u64, u64>,
     table_last_write: HashMap<u32, u64>,
     /// Snapshot csns held by statements whose rows may still be read (see [`SnapshotHold`]), with
@@ -226,6 +228,7 @@ impl TransactionManager {
                     .collect(),
                 last_csn,
                 active: BTreeMap::new(),
+                read_only: HashSet::new(),
                 committed,
                 table_last_write,
                 held: BTreeMap::new(),
@@ -437,10 +440,12 @@ impl TransactionManager {
         self.finish_commit(txn, false).await.map(|_| ())
     }
 
-    /// Commits only if no other transaction is in progress, and rolls back otherwise; returns
-    /// whether it committed. Background work (automatic vacuum) commits this way, so that it never
-    /// makes a running transaction's later write of the same table fail with 1023. A transaction
-    /// that begins while the commit is applied on the nodes still takes the snapshot before it.
+    /// Commits only if no other transaction that may still write is in progress, and rolls back
+    /// otherwise; returns whether it committed. Background work (automatic vacuum) commits this
+    /// way, so that it never makes a running transaction's later write of the same table fail with
+    /// 1023, while queries ([`TransactionManager::reads_only`]), which cannot fail so, do not hold
+    /// it up. A transaction that begins while the commit is applied on the nodes still takes the
+    /// snapshot before it.
     pub async fn commit_if_alone(&self, txn: Transaction) -> Result<bool> {
         self.finish_commit(txn, true).await
     }
@@ -455,7 +460,7 @@ impl TransactionManager {
         let mut log = self.log.lock().await;
         let csn = {
             let state = self.state.lock().unwrap();
-            if only_if_alone && state.active.keys().any(|xid| *xid != txn.xid) {
+            if only_if_alone && state.active.keys().any(|xid| *xid != txn.xid && !state.read_only.contains(xid)) {
                 None
             } else {
                 Some(state.last_csn + 1)
@@ -512,9 +517,15 @@ impl TransactionManager {
         Ok(true)
     }
 
-    /// How many transactions are in progress.
-    pub fn in_progress(&self) -> usize {
-        self.state.lock().unwrap().active.len()
+    /// How many transactions that may still write are in progress.
+    pub fn writers_in_progress(&self) -> usize {
+        let state = self.state.lock().unwrap();
+        state.active.keys().filter(|xid| !state.read_only.contains(xid)).count()
+    }
+
+    /// Records that `txn` will not write: it runs one query and ends.
+    pub fn reads_only(&self, txn: &Transaction) {
+        self.state.lock().unwrap().read_only.insert(txn.xid);
     }
 
     fn apply_row_changes(&self, txn: &Transaction) {
@@ -564,7 +575,10 @@ impl TransactionManager {
     }
 
     fn finish_xid(&self, xid: u64) {
-        self.state.lock().unwrap().active.remove(&xid);
+        let mut state = self.state.lock().unwrap();
+        state.active.remove(&xid);
+        state.read_only.remove(&xid);
+        drop(state);
         self.locks.release_all(xid);
     }
 

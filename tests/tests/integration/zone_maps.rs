@@ -152,7 +152,7 @@ async fn stored_until(client: &tokio_postgres::Client, table: &str, condition: i
 }
 
 /// Automatic vacuum merges interleaved loads and reclaims deleted rows by itself, but only while no
-/// transaction is in progress.
+/// transaction that may write is in progress: the queries polling for its result do not hold it up.
 #[tokio::test(flavor = "multi_thread")]
 async fn automatic_vacuum_sorts_and_reclaims_while_the_cluster_is_idle() {
     let cluster = Cluster::start_with_auto_vacuum(2, 2, std::time::Duration::from_millis(200)).await;
