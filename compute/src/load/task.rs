@@ -346,31 +346,28 @@ fn encode(batch: &RecordBatch) -> Vec<u8> {
 
 /// The leader's side: runs `task` on the node at `address` (`http://host:port`).
 pub async fn run_on(address: &str, task: &LoadTask) -> Result<BoxStream<'static, Result<LoadEvent, ChunkError>>, ChunkError> {
-    let node_error = |e: &dyn std::fmt::Display| ChunkError::Node(e.to_string());
-    let channel = channels::channel(address).map_err(|e| node_error(&e))?;
-    let body = serde_json::to_vec(task).expect("load tasks serialize");
-    let replies = FlightClient::new(channel)
-        .do_action(Action::new(LOAD_ACTION, Bytes::from(body)))
-        .await
-        .map_err(|e| node_error(&e))?;
-    Ok(replies
-        .map_err(|e| ChunkError::Node(e.to_string()))
-        .and_then(|body| std::future::ready(decode(body)))
-        .boxed())
+    let replies = action(address, LOAD_ACTION, task).await?;
+    Ok(replies.and_then(|body| std::future::ready(decode(body))).boxed())
 }
 
 /// The leader's side: posts another node's count on the board of the load task running on the
 /// node at `address`.
 pub async fn relay_quotes(address: &str, relay: &QuotesRelay) -> Result<(), ChunkError> {
+    action(address, LOAD_QUOTES_ACTION, relay).await?.try_collect::<Vec<_>>().await?;
+    Ok(())
+}
+
+/// The reply bodies of the Flight action `kind`, whose body is the JSON of `body`, on the node
+/// at `address`.
+async fn action(address: &str, kind: &str, body: &impl Serialize) -> Result<BoxStream<'static, Result<Bytes, ChunkError>>, ChunkError> {
     let node_error = |e: &dyn std::fmt::Display| ChunkError::Node(e.to_string());
     let channel = channels::channel(address).map_err(|e| node_error(&e))?;
-    let body = serde_json::to_vec(relay).expect("quote counts serialize");
+    let body = serde_json::to_vec(body).expect("load actions serialize");
     let replies = FlightClient::new(channel)
-        .do_action(Action::new(LOAD_QUOTES_ACTION, Bytes::from(body)))
+        .do_action(Action::new(kind, Bytes::from(body)))
         .await
         .map_err(|e| node_error(&e))?;
-    replies.try_collect::<Vec<_>>().await.map_err(|e| node_error(&e))?;
-    Ok(())
+    Ok(replies.map_err(|e| ChunkError::Node(e.to_string())).boxed())
 }
 
 /// A reply of the node; a batch's buffers stay in the reply's memory rather than being copied out.
