@@ -83,8 +83,6 @@ async fn expired_snapshots_take_only_unreferenced_objects() {
         .await
         .unwrap();
     create(&cluster, "keep").await;
-    client.batch_execute("INSERT INTO t SELECT value FROM generate_series(1001, 2000)").await.unwrap();
-    assert!(eventually(Duration::from_secs(20), || async { !automated(&cluster).await.is_empty() }).await);
     let east = server.root().join("snapshots/east");
     let objects = || files(&east.join("objects")).into_keys().collect::<BTreeSet<_>>();
     let kept: BTreeSet<String> = {
@@ -92,7 +90,13 @@ async fn expired_snapshots_take_only_unreferenced_objects() {
             serde_json::from_slice(&std::fs::read(east.join("snapshots/keep/manifest.json")).unwrap()).unwrap();
         manifest["objects"].as_object().unwrap().keys().cloned().collect()
     };
-    assert!(objects().len() > kept.len(), "the automated snapshot added objects");
+    client.batch_execute("INSERT INTO t SELECT value FROM generate_series(1001, 2000)").await.unwrap();
+    // An automated snapshot taken before the insert committed adds no objects; the one after it
+    // does, and lives for the 3 s retention, far longer than a poll.
+    assert!(
+        eventually(Duration::from_secs(20), || async { objects().len() > kept.len() }).await,
+        "an automated snapshot added the inserted rows' objects"
+    );
     // Once every automated snapshot expired, only the manual snapshot's objects remain.
     assert!(
         eventually(Duration::from_secs(30), || async { automated(&cluster).await.is_empty() && objects() == kept }).await,
