@@ -5,7 +5,8 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use blueshift_leader::protocol::encode::format_float;
+use arrow::datatypes::IntervalMonthDayNano;
+use blueshift_leader::protocol::encode::{format_float, format_interval};
 use rust_decimal::Decimal;
 use sqllogictest::{AsyncDB, DBOutput, DefaultColumnType};
 use tokio_postgres::types::Type;
@@ -79,8 +80,26 @@ fn binary_value(row: &tokio_postgres::Row, i: usize, t: &Type) -> Result<Option<
         Type::INT4_ARRAY => array_text(row.try_get::<_, Option<Vec<Option<i32>>>>(i)?),
         Type::INT8_ARRAY => array_text(row.try_get::<_, Option<Vec<Option<i64>>>>(i)?),
         Type::TEXT_ARRAY => array_text(row.try_get::<_, Option<Vec<Option<String>>>>(i)?),
+        Type::INTERVAL => row.try_get::<_, Option<Interval>>(i)?.map(|v| format_interval(v.0)),
         _ => row.try_get::<_, Option<String>>(i)?,
     })
+}
+
+/// PostgreSQL's binary interval: microseconds, days, months.
+struct Interval(IntervalMonthDayNano);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for Interval {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        let bytes: [u8; 16] = raw.try_into()?;
+        let micros = i64::from_be_bytes(bytes[..8].try_into()?);
+        let days = i32::from_be_bytes(bytes[8..12].try_into()?);
+        let months = i32::from_be_bytes(bytes[12..].try_into()?);
+        Ok(Interval(IntervalMonthDayNano::new(months, days, micros * 1_000)))
+    }
+
+    fn accepts(t: &Type) -> bool {
+        *t == Type::INTERVAL
+    }
 }
 
 fn array_text<T: ToString>(values: Option<Vec<Option<T>>>) -> Option<String> {

@@ -5,7 +5,9 @@ pub mod catalog_functions;
 pub mod distribute;
 pub mod explain;
 pub mod functions;
+pub mod interval_arithmetic;
 pub mod lineage;
+pub mod temporal_literals;
 
 use std::sync::{Arc, LazyLock};
 
@@ -71,8 +73,11 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
         .with_distributed_max_tasks_per_stage(1)
         .expect("the task limit is a valid option");
     let mut state = builder.build();
+    // After type coercion, which casts the literals compared with timestamp and date columns.
+    state.add_analyzer_rule(Arc::new(temporal_literals::TemporalLiterals));
     for function in functions::redshift_functions()
         .into_iter()
+        .chain(interval_arithmetic::interval_functions())
         .chain(catalog_functions::catalog_functions(&cell))
         .chain([blueshift_compute::shuffle::slice_route(), blueshift_compute::to_char::to_char()])
     {

@@ -9,7 +9,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::{can_cast_types, cast};
 use arrow::datatypes::{
     DataType, Date32Type, Schema, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    Int64Type, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
+    Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -230,6 +230,7 @@ impl<'a> ColumnEncoder<'a> {
             }
             DataType::Time64(TimeUnit::Microsecond) => format_time(a.as_primitive::<Time64MicrosecondType>().value(row)),
             DataType::Time64(TimeUnit::Nanosecond) => format_time(a.as_primitive::<Time64NanosecondType>().value(row) / 1_000),
+            DataType::Interval(IntervalUnit::MonthDayNano) => format_interval(a.as_primitive::<IntervalMonthDayNanoType>().value(row)),
             DataType::List(_) => format_array(&a.as_list::<i32>().value(row), self.float_digits)?,
             _ => self
                 .fallback
@@ -260,6 +261,12 @@ impl<'a> ColumnEncoder<'a> {
             DataType::Timestamp(unit, _) => out.put_i64(timestamp_micros(a, *unit, row) - PG_EPOCH_MICROS),
             DataType::Time64(TimeUnit::Microsecond) => out.put_i64(a.as_primitive::<Time64MicrosecondType>().value(row)),
             DataType::Time64(TimeUnit::Nanosecond) => out.put_i64(a.as_primitive::<Time64NanosecondType>().value(row) / 1_000),
+            DataType::Interval(IntervalUnit::MonthDayNano) => {
+                let interval = a.as_primitive::<IntervalMonthDayNanoType>().value(row);
+                out.put_i64(interval.nanoseconds / 1_000);
+                out.put_i32(interval.days);
+                out.put_i32(interval.months);
+            }
             DataType::Binary => out.put_slice(a.as_binary::<i32>().value(row)),
             DataType::LargeBinary => out.put_slice(a.as_binary::<i64>().value(row)),
             DataType::List(_) if pg_type(a.data_type()) != Type::TEXT => {
@@ -314,6 +321,7 @@ fn has_native_encoding(data_type: &DataType) -> bool {
             | DataType::Date32
             | DataType::Timestamp(_, _)
             | DataType::Time64(TimeUnit::Microsecond | TimeUnit::Nanosecond)
+            | DataType::Interval(IntervalUnit::MonthDayNano)
     )
 }
 
@@ -449,6 +457,36 @@ pub fn format_timestamp(micros: i64) -> String {
 }
 
 /// NUMERIC in PostgreSQL's binary format: base-10000 digits with weight, sign and scale.
+/// An interval as PostgreSQL prints it (IntervalStyle `postgres`): years, months and days as
+/// words, then the time as `[-]HH:MM:SS[.ffffff]` (also when nothing else is there), with a `+`
+/// on a positive part that follows a negative one: `1 year 2 mons`, `-1 days +12:00:00`.
+pub fn format_interval(interval: IntervalMonthDayNano) -> String {
+    let mut text = String::new();
+    let mut negative_before = false;
+    let (years, months) = (interval.months / 12, interval.months % 12);
+    for (value, unit) in [(years, "year"), (months, "mon"), (interval.days, "day")] {
+        if value == 0 {
+            continue;
+        }
+        let sign = if negative_before && value > 0 { "+" } else { "" };
+        let plural = if value == 1 { "" } else { "s" };
+        text.push_str(&format!("{}{sign}{value} {unit}{plural}", if text.is_empty() { "" } else { " " }));
+        negative_before = value < 0;
+    }
+    let micros = interval.nanoseconds / 1_000;
+    if micros != 0 || text.is_empty() {
+        let sign = if micros < 0 { "-" } else if negative_before { "+" } else { "" };
+        let micros = micros.unsigned_abs();
+        let (hours, minutes, seconds, fraction) = (micros / 3_600_000_000, micros / 60_000_000 % 60, micros / 1_000_000 % 60, micros % 1_000_000);
+        let separator = if text.is_empty() { "" } else { " " };
+        text.push_str(&format!("{separator}{sign}{hours:02}:{minutes:02}:{seconds:02}"));
+        if fraction > 0 {
+            text.push_str(format!(".{fraction:06}").trim_end_matches('0'));
+        }
+    }
+    text
+}
+
 fn put_numeric(out: &mut BytesMut, unscaled: i128, scale: i8) {
     let scale = scale.max(0) as usize;
     let negative = unscaled < 0;
@@ -543,6 +581,14 @@ mod tests {
         assert_eq!(format_date(19_723), "2024-01-01");
         assert_eq!(format_timestamp(1_704_067_200_500_000), "2024-01-01 00:00:00.5");
         assert_eq!(format_time(3_723_000_000), "01:02:03");
+        let interval = |months, days, micros: i64| format_interval(IntervalMonthDayNano::new(months, days, micros * 1_000));
+        assert_eq!(interval(0, 3, 0), "3 days");
+        assert_eq!(interval(14, 1, 0), "1 year 2 mons 1 day");
+        assert_eq!(interval(0, 0, 900_000_000), "00:15:00");
+        assert_eq!(interval(0, 0, 0), "00:00:00");
+        assert_eq!(interval(0, 15, 43_200_500_000), "15 days 12:00:00.5");
+        assert_eq!(interval(0, -1, 43_200_000_000), "-1 days +12:00:00");
+        assert_eq!(interval(-1, 0, -360_000_000_000), "-1 mons -100:00:00");
     }
 
     #[test]

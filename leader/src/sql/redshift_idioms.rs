@@ -7,16 +7,19 @@
 //! - `regexp_replace(s, pattern[, replacement])` replaces every match (Redshift's meaning;
 //!   PostgreSQL's, which DataFusion follows, replaces the first unless given the `g` flag), and
 //!   without a replacement removes them;
+//! - an interval times or divided by a number (`3 * INTERVAL '1 day'`) becomes a call of
+//!   `interval_mul` or `interval_div` ([`crate::planner::interval_arithmetic`]);
 //! - DATEADD and DATEDIFF ([`super::date_functions`]).
 
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, ObjectName, Query, SetExpr, Statement, TableFactor, Value,
-    VisitMut, VisitorMut,
+    BinaryOperator, Expr, Function, FunctionArg, FunctionArgExpr, FunctionArgumentList, FunctionArguments, Ident, ObjectName, Query, SetExpr,
+    Statement, TableFactor, Value, VisitMut, VisitorMut,
 };
 
 use crate::error::{Error, Result};
+use crate::planner::interval_arithmetic::{INTERVAL_DIV, INTERVAL_MUL};
 use crate::system::SYSTEM_SCHEMA;
 
 /// Catalog functions that Redshift calls in FROM and Blueshift serves as relations.
@@ -53,6 +56,7 @@ impl VisitorMut for Idioms {
         if let Err(e) = super::date_functions::rewrite_call(expr) {
             return ControlFlow::Break(e);
         }
+        scale_interval(expr);
         if let Expr::Function(function) = expr
             && function.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("regexp_replace"))
             && let FunctionArguments::List(list) = &mut function.args
@@ -70,6 +74,47 @@ impl VisitorMut for Idioms {
     fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
         conditions_of(query.body.as_mut());
         ControlFlow::Continue(())
+    }
+}
+
+/// `n * interval`, `interval * n` and `interval / n` as calls of `interval_mul` and
+/// `interval_div`. An interval here is an INTERVAL literal, or such a product already rewritten.
+fn scale_interval(expr: &mut Expr) {
+    let Expr::BinaryOp { left, op: op @ (BinaryOperator::Multiply | BinaryOperator::Divide), right } = expr else {
+        return;
+    };
+    let (interval, number, function) = match op {
+        BinaryOperator::Multiply if is_interval(left) => (left, right, INTERVAL_MUL),
+        BinaryOperator::Multiply if is_interval(right) => (right, left, INTERVAL_MUL),
+        BinaryOperator::Divide if is_interval(left) => (left, right, INTERVAL_DIV),
+        _ => return,
+    };
+    let arg = |e: &mut Box<Expr>| FunctionArg::Unnamed(FunctionArgExpr::Expr(std::mem::replace(e.as_mut(), Expr::value(Value::Null))));
+    let args = vec![arg(interval), arg(number)];
+    *expr = Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(function)]),
+        uses_odbc_syntax: false,
+        parameters: FunctionArguments::None,
+        args: FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args,
+            clauses: Vec::new(),
+        }),
+        filter: None,
+        null_treatment: None,
+        over: None,
+        within_group: Vec::new(),
+    });
+}
+
+fn is_interval(expr: &Expr) -> bool {
+    match expr {
+        Expr::Interval(_) => true,
+        Expr::Nested(inner) => is_interval(inner),
+        Expr::Function(function) => {
+            function.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| [INTERVAL_MUL, INTERVAL_DIV].contains(&i.value.as_str()))
+        }
+        _ => false,
     }
 }
 
@@ -111,6 +156,20 @@ fn integers_as_conditions(condition: &mut Expr) {
 mod tests {
     use super::*;
     use crate::sql::parse_statement;
+
+    #[test]
+    fn intervals_times_numbers_become_calls() {
+        let mut statement = parse_statement(
+            "SELECT 3 * INTERVAL '1 day', (INTERVAL '1 hour') * n, INTERVAL '1 hour' / 4, 2 * INTERVAL '1 day' * 3, 2 * 3, d + 2 * INTERVAL '1 day' FROM t",
+        )
+        .unwrap();
+        rewrite(&mut statement).unwrap();
+        assert_eq!(
+            statement.to_string(),
+            "SELECT interval_mul(INTERVAL '1 day', 3), interval_mul((INTERVAL '1 hour'), n), interval_div(INTERVAL '1 hour', 4), \
+             interval_mul(interval_mul(INTERVAL '1 day', 2), 3), 2 * 3, d + interval_mul(INTERVAL '1 day', 2) FROM t"
+        );
+    }
 
     #[test]
     fn late_binding_view_cols_integer_conditions_and_regexp_replace() {
