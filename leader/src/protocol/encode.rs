@@ -9,6 +9,7 @@ use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::{can_cast_types, cast};
 use arrow::datatypes::{
     DataType, Date32Type, Schema, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
+    DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType, DurationSecondType,
     Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
     TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
@@ -230,7 +231,7 @@ impl<'a> ColumnEncoder<'a> {
             }
             DataType::Time64(TimeUnit::Microsecond) => format_time(a.as_primitive::<Time64MicrosecondType>().value(row)),
             DataType::Time64(TimeUnit::Nanosecond) => format_time(a.as_primitive::<Time64NanosecondType>().value(row) / 1_000),
-            DataType::Interval(IntervalUnit::MonthDayNano) => format_interval(a.as_primitive::<IntervalMonthDayNanoType>().value(row)),
+            DataType::Interval(IntervalUnit::MonthDayNano) | DataType::Duration(_) => format_interval(interval_value(a, row)),
             DataType::List(_) => format_array(&a.as_list::<i32>().value(row), self.float_digits)?,
             _ => self
                 .fallback
@@ -261,8 +262,8 @@ impl<'a> ColumnEncoder<'a> {
             DataType::Timestamp(unit, _) => out.put_i64(timestamp_micros(a, *unit, row) - PG_EPOCH_MICROS),
             DataType::Time64(TimeUnit::Microsecond) => out.put_i64(a.as_primitive::<Time64MicrosecondType>().value(row)),
             DataType::Time64(TimeUnit::Nanosecond) => out.put_i64(a.as_primitive::<Time64NanosecondType>().value(row) / 1_000),
-            DataType::Interval(IntervalUnit::MonthDayNano) => {
-                let interval = a.as_primitive::<IntervalMonthDayNanoType>().value(row);
+            DataType::Interval(IntervalUnit::MonthDayNano) | DataType::Duration(_) => {
+                let interval = interval_value(a, row);
                 out.put_i64(interval.nanoseconds / 1_000);
                 out.put_i32(interval.days);
                 out.put_i32(interval.months);
@@ -322,6 +323,7 @@ fn has_native_encoding(data_type: &DataType) -> bool {
             | DataType::Timestamp(_, _)
             | DataType::Time64(TimeUnit::Microsecond | TimeUnit::Nanosecond)
             | DataType::Interval(IntervalUnit::MonthDayNano)
+            | DataType::Duration(_)
     )
 }
 
@@ -457,6 +459,20 @@ pub fn format_timestamp(micros: i64) -> String {
 }
 
 /// NUMERIC in PostgreSQL's binary format: base-10000 digits with weight, sign and scale.
+/// The interval at `row` of an interval or duration column. A duration (what subtracting two
+/// timestamps gives) is whole days and the time left over, as PostgreSQL's timestamp difference.
+fn interval_value(a: &ArrayRef, row: usize) -> IntervalMonthDayNano {
+    let nanos = match a.data_type() {
+        DataType::Duration(TimeUnit::Second) => a.as_primitive::<DurationSecondType>().value(row).saturating_mul(1_000_000_000),
+        DataType::Duration(TimeUnit::Millisecond) => a.as_primitive::<DurationMillisecondType>().value(row).saturating_mul(1_000_000),
+        DataType::Duration(TimeUnit::Microsecond) => a.as_primitive::<DurationMicrosecondType>().value(row).saturating_mul(1_000),
+        DataType::Duration(TimeUnit::Nanosecond) => a.as_primitive::<DurationNanosecondType>().value(row),
+        _ => return a.as_primitive::<IntervalMonthDayNanoType>().value(row),
+    };
+    const NANOS_PER_DAY: i64 = 86_400_000_000_000;
+    IntervalMonthDayNano::new(0, (nanos / NANOS_PER_DAY) as i32, nanos % NANOS_PER_DAY)
+}
+
 /// An interval as PostgreSQL prints it (IntervalStyle `postgres`): years, months and days as
 /// words, then the time as `[-]HH:MM:SS[.ffffff]` (also when nothing else is there), with a `+`
 /// on a positive part that follows a negative one: `1 year 2 mons`, `-1 days +12:00:00`.
