@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, IntervalMonthDayNanoArray};
 use arrow::compute::cast;
-use arrow::datatypes::{DataType, IntervalMonthDayNano, IntervalUnit};
-use datafusion::common::{Result, exec_err, plan_err};
+use arrow::datatypes::{DataType, Float64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit};
+use datafusion::common::{Result, ScalarValue, exec_err, plan_err};
 use datafusion::logical_expr::{ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility};
 
 pub const INTERVAL_MUL: &str = "interval_mul";
@@ -53,7 +53,7 @@ impl ScalarUDFImpl for IntervalScale {
         let [interval, factor] = ColumnarValue::values_to_arrays(&args.args)?.try_into().expect("two arguments");
         let interval = cast(&interval, &INTERVAL)?;
         let factor = cast(&factor, &DataType::Float64)?;
-        let (interval, factor) = (interval.as_primitive::<arrow::datatypes::IntervalMonthDayNanoType>(), factor.as_primitive::<arrow::datatypes::Float64Type>());
+        let (interval, factor) = (interval.as_primitive::<IntervalMonthDayNanoType>(), factor.as_primitive::<Float64Type>());
         let mut scaled = Vec::with_capacity(rows);
         for row in 0..interval.len() {
             if interval.is_null(row) || factor.is_null(row) {
@@ -68,7 +68,7 @@ impl ScalarUDFImpl for IntervalScale {
         }
         let array: ArrayRef = Arc::new(IntervalMonthDayNanoArray::from(scaled));
         Ok(match scalar {
-            true => ColumnarValue::Scalar(datafusion::common::ScalarValue::try_from_array(&array, 0)?),
+            true => ColumnarValue::Scalar(ScalarValue::try_from_array(&array, 0)?),
             false => ColumnarValue::Array(array),
         })
     }

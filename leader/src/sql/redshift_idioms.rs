@@ -112,7 +112,8 @@ fn is_interval(expr: &Expr) -> bool {
         Expr::Interval(_) => true,
         Expr::Nested(inner) => is_interval(inner),
         Expr::Function(function) => {
-            function.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| [INTERVAL_MUL, INTERVAL_DIV].contains(&i.value.as_str()))
+            let name = function.name.0.last().and_then(|p| p.as_ident());
+            name.is_some_and(|i| [INTERVAL_MUL, INTERVAL_DIV].iter().any(|f| i.value.eq_ignore_ascii_case(f)))
         }
         _ => false,
     }
@@ -160,14 +161,15 @@ mod tests {
     #[test]
     fn intervals_times_numbers_become_calls() {
         let mut statement = parse_statement(
-            "SELECT 3 * INTERVAL '1 day', (INTERVAL '1 hour') * n, INTERVAL '1 hour' / 4, 2 * INTERVAL '1 day' * 3, 2 * 3, d + 2 * INTERVAL '1 day' FROM t",
+            "SELECT 3 * INTERVAL '1 day', (INTERVAL '1 hour') * n, INTERVAL '1 hour' / 4, 2 * INTERVAL '1 day' * 3, 2 * 3, d + 2 * INTERVAL '1 day', INTERVAL_MUL(INTERVAL '1 day', 2) / 2 FROM t",
         )
         .unwrap();
         rewrite(&mut statement).unwrap();
         assert_eq!(
             statement.to_string(),
             "SELECT interval_mul(INTERVAL '1 day', 3), interval_mul((INTERVAL '1 hour'), n), interval_div(INTERVAL '1 hour', 4), \
-             interval_mul(interval_mul(INTERVAL '1 day', 2), 3), 2 * 3, d + interval_mul(INTERVAL '1 day', 2) FROM t"
+             interval_mul(interval_mul(INTERVAL '1 day', 2), 3), 2 * 3, d + interval_mul(INTERVAL '1 day', 2), \
+             interval_div(INTERVAL_MUL(INTERVAL '1 day', 2), 2) FROM t"
         );
     }
 
