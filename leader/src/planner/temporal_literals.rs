@@ -13,6 +13,7 @@ use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::expr::Cast;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, LogicalPlan, lit};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -22,8 +23,16 @@ pub struct TemporalLiterals;
 impl AnalyzerRule for TemporalLiterals {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         let formats = Formats::new(Some("auto"), Some("auto")).expect("'auto' is a valid format");
-        plan.transform_up_with_subqueries(|plan| plan.map_expressions(|expr| expr.transform_up(|expr| Ok(read_literal(expr, &formats)))))
-            .map(|transformed| transformed.data)
+        plan.transform_up_with_subqueries(|plan| {
+            // A replaced cast keeps its name, which the plans above refer to it by (`GROUP BY 1`).
+            let names = NamePreserver::new(&plan);
+            plan.map_expressions(|expr| {
+                let name = names.save(&expr);
+                let read = expr.transform_up(|expr| Ok(read_literal(expr, &formats)))?;
+                Ok(Transformed::new_transformed(name.restore(read.data), read.transformed))
+            })
+        })
+        .map(|transformed| transformed.data)
     }
 
     fn name(&self) -> &str {
