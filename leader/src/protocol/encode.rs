@@ -8,10 +8,10 @@ use std::sync::Arc;
 use arrow::array::{Array, ArrayRef, AsArray, RecordBatch};
 use arrow::compute::{can_cast_types, cast};
 use arrow::datatypes::{
-    DataType, Date32Type, Schema, Decimal128Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
-    DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType, DurationSecondType,
-    Int64Type, IntervalMonthDayNano, IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType, TimestampMillisecondType,
-    TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    DataType, Date32Type, Schema, Decimal128Type, DurationMicrosecondType, DurationMillisecondType, DurationNanosecondType,
+    DurationSecondType, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type, Int64Type, IntervalMonthDayNano,
+    IntervalMonthDayNanoType, IntervalUnit, Time64MicrosecondType, Time64NanosecondType, TimeUnit, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use bytes::{BufMut, BytesMut};
@@ -458,7 +458,6 @@ pub fn format_timestamp(micros: i64) -> String {
     format!("{}-{m:02}-{d:02} {}{bc}", format_year(y), format_time_of_day(time))
 }
 
-/// NUMERIC in PostgreSQL's binary format: base-10000 digits with weight, sign and scale.
 /// The interval at `row` of an interval or duration column. A duration (what subtracting two
 /// timestamps gives) is whole days and the time left over, as PostgreSQL's timestamp difference.
 fn interval_value(a: &ArrayRef, row: usize) -> IntervalMonthDayNano {
@@ -492,17 +491,15 @@ pub fn format_interval(interval: IntervalMonthDayNano) -> String {
     let micros = interval.nanoseconds / 1_000;
     if micros != 0 || text.is_empty() {
         let sign = if micros < 0 { "-" } else if negative_before { "+" } else { "" };
-        let micros = micros.unsigned_abs();
-        let (hours, minutes, seconds, fraction) = (micros / 3_600_000_000, micros / 60_000_000 % 60, micros / 1_000_000 % 60, micros % 1_000_000);
         let separator = if text.is_empty() { "" } else { " " };
-        text.push_str(&format!("{separator}{sign}{hours:02}:{minutes:02}:{seconds:02}"));
-        if fraction > 0 {
-            text.push_str(format!(".{fraction:06}").trim_end_matches('0'));
-        }
+        // Hours past 24 stay hours, as the time of day prints them; nanoseconds / 1000 cannot be
+        // i64::MIN, so `abs` cannot overflow.
+        text.push_str(&format!("{separator}{sign}{}", format_time_of_day(micros.abs())));
     }
     text
 }
 
+/// NUMERIC in PostgreSQL's binary format: base-10000 digits with weight, sign and scale.
 fn put_numeric(out: &mut BytesMut, unscaled: i128, scale: i8) {
     let scale = scale.max(0) as usize;
     let negative = unscaled < 0;
