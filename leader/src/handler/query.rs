@@ -21,7 +21,7 @@ use sqlparser::ast::{SetExpr, Statement};
 use super::{Description, create_table, done};
 use crate::cluster::Cluster;
 use crate::error::{Error, Result};
-use crate::planner::{executor, lineage};
+use crate::planner::{executor, group_by_check, lineage};
 use crate::session::{Outcome, StatementContext, StatementResult};
 use crate::sql::{StatementText, parse_statement};
 
@@ -57,7 +57,9 @@ pub async fn plan(state: &SessionState, mut statement: Statement, params: Option
             Err(e) if retries < 8 && missing_column(&e).is_some_and(|c| crate::sql::lateral_alias::substitute(&mut statement, &c)) => {
                 retries += 1;
             }
-            result => break result?,
+            // A statement DataFusion cannot plan may group by an aggregate, which it words badly.
+            Err(e) => return Err(group_by_check::grouping_error(&statement, state.aggregate_functions()).unwrap_or_else(|| e.into())),
+            Ok(plan) => break plan,
         }
     };
     Ok(match params {

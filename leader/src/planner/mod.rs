@@ -2,9 +2,11 @@
 //! distributed planner that sends scans to the compute nodes.
 
 pub mod catalog_functions;
+pub mod date_timestamps;
 pub mod distribute;
 pub mod explain;
 pub mod functions;
+pub mod group_by_check;
 pub mod interval_arithmetic;
 pub mod lineage;
 pub mod temporal_literals;
@@ -13,11 +15,24 @@ use std::sync::{Arc, LazyLock};
 
 use blueshift_compute::BlueshiftCodec;
 use datafusion::execution::{FunctionRegistry, SessionState, SessionStateBuilder};
+use datafusion::optimizer::{Analyzer, AnalyzerRule};
 use datafusion::prelude::SessionConfig;
 use datafusion_distributed::{DistributedExt, SessionStateBuilderExt};
 
 use crate::catalog::DATABASE;
 use crate::catalog::provider::{BlueshiftCatalogList, ContextCell, SEARCH_PATH_SCHEMA, Services};
+
+/// DataFusion's analyzer rules with Redshift's: a date meeting an interval or a timestamp becomes
+/// a timestamp before type coercion, which then fits what surrounds it to that; literals are read
+/// after coercion has cast them to their columns' types; grouping is checked on the finished plan.
+fn analyzer_rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
+    let mut rules = Analyzer::new().rules;
+    let coercion = rules.iter().position(|rule| rule.name() == "type_coercion").unwrap_or(rules.len());
+    rules.insert(coercion, Arc::new(date_timestamps::DateTimestamps));
+    rules.push(Arc::new(temporal_literals::TemporalLiterals));
+    rules.push(Arc::new(group_by_check::GroupByCheck));
+    rules
+}
 
 /// The runtime queries execute on, apart from the one serving connections: a CPU-bound operator
 /// that rarely yields can then never delay a cancel request, a timeout or another session.
@@ -72,9 +87,7 @@ pub fn session_state(cell: Arc<ContextCell>, services: Arc<Services>) -> Session
         .expect("metrics collection is a valid option")
         .with_distributed_max_tasks_per_stage(1)
         .expect("the task limit is a valid option");
-    let mut state = builder.build();
-    // After type coercion, which casts the literals compared with timestamp and date columns.
-    state.add_analyzer_rule(Arc::new(temporal_literals::TemporalLiterals));
+    let mut state = builder.with_analyzer_rules(analyzer_rules()).build();
     for function in functions::redshift_functions()
         .into_iter()
         .chain(interval_arithmetic::interval_functions())
