@@ -354,6 +354,9 @@ fn from_schema_error(e: &datafusion::common::SchemaError) -> Error {
 /// DataFusion reports many user errors as free-form plan or execution messages; recognize the
 /// common ones.
 fn classify_message(message: &str) -> Error {
+    if let Some(error) = no_matching_function(message) {
+        return error;
+    }
     let lower = message.to_ascii_lowercase();
     if let Some(name) = extract_quoted(message, "table '", "' not found") {
         // DataFusion reports the resolved name (dev.<schema>.t); the user wrote the last part.
@@ -390,6 +393,58 @@ fn classify_message(message: &str) -> Error {
     Error::internal(message.to_string())
 }
 
+/// PostgreSQL's "function upper(bigint) does not exist" for DataFusion's report of a call no
+/// signature accepts, which quotes the call with Arrow's type names (`'upper(Int64)'`) after a
+/// list of every signature tried, and sometimes an "Internal error" claiming a DataFusion bug.
+fn no_matching_function(message: &str) -> Option<Error> {
+    let call = extract_quoted(message, "No function matches the given name and argument types '", "'")?;
+    let (name, arguments) = call.split_once('(')?;
+    let arguments = arguments.strip_suffix(')')?;
+    let mut types = Vec::new();
+    let (mut depth, mut start) = (0, 0);
+    for (at, c) in arguments.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                types.push(pg_type_name(&arguments[start..at]));
+                start = at + 1;
+            }
+            _ => {}
+        }
+    }
+    if !arguments.trim().is_empty() {
+        types.push(pg_type_name(&arguments[start..]));
+    }
+    let error = Error::new(SqlState::UndefinedFunction, format!("function {name}({}) does not exist", types.join(", ")));
+    Some(error.with_hint("No function matches the given name and argument types. You might need to add explicit type casts."))
+}
+
+/// The PostgreSQL name of an Arrow type as DataFusion's messages print it (`Decimal128(15, 2)`,
+/// `Timestamp(µs, "+00:00")`).
+fn pg_type_name(arrow: &str) -> String {
+    let arrow = arrow.trim();
+    let base = arrow.split('(').next().unwrap_or(arrow);
+    match base {
+        "Int8" | "Int16" | "UInt8" => "smallint",
+        "Int32" | "UInt16" => "integer",
+        "Int64" | "UInt32" => "bigint",
+        "UInt64" | "Decimal128" | "Decimal256" => "numeric",
+        "Float16" | "Float32" => "real",
+        "Float64" => "double precision",
+        "Boolean" => "boolean",
+        "Utf8" | "LargeUtf8" | "Utf8View" => "character varying",
+        "Date32" | "Date64" => "date",
+        "Timestamp" if arrow.contains(',') => "timestamp with time zone",
+        "Timestamp" => "timestamp without time zone",
+        "Time32" | "Time64" => "time without time zone",
+        "Interval" => "interval",
+        "Null" => "unknown",
+        other => return other.to_ascii_lowercase(),
+    }
+    .to_string()
+}
+
 fn extract_quoted(message: &str, before: &str, after: &str) -> Option<String> {
     let start = message.find(before)? + before.len();
     let end = start + message[start..].find(after)?;
@@ -410,5 +465,21 @@ mod tests {
             None,
         ));
         assert_eq!(e.state.code(), "22012");
+    }
+
+    #[test]
+    fn calls_no_signature_accepts_are_undefined_functions() {
+        let e = classify_message(
+            "Internal error: Function 'sum' failed to match any signature, errors: ... This issue was likely caused by a bug \
+             in DataFusion's code. No function matches the given name and argument types 'sum(Utf8)'. You might need to add \
+             explicit type casts.\n\tCandidate functions:\n\tsum(Decimal)",
+        );
+        assert_eq!(e.state, SqlState::UndefinedFunction);
+        assert_eq!(e.message, "function sum(character varying) does not exist");
+        let e = classify_message(
+            "No function matches the given name and argument types 'round(Decimal128(15, 2), Timestamp(µs, \"+00:00\"), Int64)'.",
+        );
+        assert_eq!(e.message, "function round(numeric, timestamp with time zone, bigint) does not exist");
+        assert_eq!(classify_message("No function matches the given name and argument types 'now()'.").message, "function now() does not exist");
     }
 }

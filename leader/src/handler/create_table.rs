@@ -549,7 +549,9 @@ async fn create_as(
         return Err(Error::new(SqlState::DuplicateTable, format!("relation \"{name}\" already exists")));
     }
     let (state, _) = ctx.state(None);
+    // The columns take the analysed types (a date plus an interval is a timestamp by then).
     let plan = query::plan(&state, Statement::Query(Box::new(query)), ctx.params.clone()).await?;
+    let plan = query::analyse(&state, plan)?;
     let schema_fields = plan.schema().fields().clone();
     let column_names = &attributes.column_names;
     if !column_names.is_empty() && column_names.len() != schema_fields.len() {

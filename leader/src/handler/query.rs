@@ -93,7 +93,7 @@ pub async fn run(state: SessionState, plan: LogicalPlan) -> Result<(SchemaRef, S
 /// The plan after DataFusion's analyzer. Its type coercion gives UNION branches, CASE and
 /// COALESCE their common type, which the planned schema does not show yet (a UNION still has its
 /// first branch's types): rows and their description must both come from the analysed schema.
-fn analyse(state: &SessionState, plan: LogicalPlan) -> Result<LogicalPlan> {
+pub fn analyse(state: &SessionState, plan: LogicalPlan) -> Result<LogicalPlan> {
     Ok(state.analyzer().execute_and_check(plan, state.config_options(), |_, _| {})?)
 }
 

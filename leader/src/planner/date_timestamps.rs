@@ -30,6 +30,11 @@ pub struct DateTimestamps;
 impl AnalyzerRule for DateTimestamps {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         plan.transform_up_with_subqueries(|plan| {
+            // A VALUES list keeps the types it was planned with, which its rows are built to; an
+            // INSERT's VALUES are cast to the table's types by then anyway.
+            if matches!(plan, LogicalPlan::Values(_)) {
+                return Ok(Transformed::no(plan));
+            }
             let mut schema = merge_schema(&plan.inputs());
             if let LogicalPlan::TableScan(scan) = &plan {
                 schema.merge(&DFSchema::try_from_qualified_schema(scan.table_name.clone(), &scan.source.schema())?);

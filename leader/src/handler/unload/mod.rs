@@ -37,7 +37,8 @@ pub async fn unload(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     let services = Arc::clone(&ctx.session.server.services);
     let config = services.s3.clone();
     let (state, _) = ctx.state(None);
-    let plan = query::plan(&state, Statement::Query(parsed), None).await?;
+    // The files take the analysed types, which the rows have.
+    let plan = query::analyse(&state, query::plan(&state, Statement::Query(parsed), None).await?)?;
     let store = s3::bucket_store(&config, &url.bucket, &statement.credentials)?;
     let schema = Arc::new(plan.schema().as_arrow().clone());
     let spec = Arc::new(spec(&statement, &url, &config, &schema)?);
