@@ -5,7 +5,7 @@
 //! an explicit cast, a typed literal, or the cast type coercion puts on `ts > '...'`. This
 //! analyzer rule runs after type coercion and turns each cast of a string literal that Arrow
 //! cannot read, but COPY's `'auto'` format can ([`Formats`], Redshift's list), into the value it
-//! names. Casts of columns keep Arrow's rules; a literal neither reads is left for Arrow's error.
+//! names; PostgreSQL's `'epoch'` is read too. Casts of columns keep Arrow's rules; a literal neither reads is left for Arrow's error.
 
 use arrow::datatypes::{DataType, TimeUnit};
 use blueshift_compute::load::datetime::Formats;
@@ -54,7 +54,12 @@ fn read_literal(expr: Expr, formats: &Formats) -> Transformed<Expr> {
         return Transformed::no(expr);
     }
     let text = text.trim();
+    // PostgreSQL's special value, which Redshift's epoch arithmetic starts from
+    // (`TIMESTAMP 'epoch' + seconds * INTERVAL '1 second'`).
+    let epoch = text.eq_ignore_ascii_case("epoch");
     let value = match data_type {
+        DataType::Date32 if epoch => Some(ScalarValue::Date32(Some(0))),
+        DataType::Timestamp(_, zone) if epoch => Some(ScalarValue::TimestampMicrosecond(Some(0), zone.clone())),
         DataType::Date32 => formats.date(text).map(|days| ScalarValue::Date32(Some(days))),
         DataType::Timestamp(_, zone) => {
             formats.timestamp(text).map(|micros| ScalarValue::TimestampMicrosecond(Some(micros), zone.clone()))

@@ -6,10 +6,11 @@
 //! - `DATEDIFF(part, a, b)` counts the `part` boundaries crossed from `a` to `b`, as Redshift does:
 //!   from December 31 to January 1 is one year, and weeks start on Monday.
 //!
-//! The part is a name (`day`) or a string (`'day'`), with Redshift's abbreviations. Rewriting in
+//! The part is a name (`day`) or a string (`'day'`), with Redshift's abbreviations; DATE_PART's
+//! part, written either way too, becomes the string DataFusion's `date_part` reads. Rewriting in
 //! SQL keeps the functions plannable everywhere a plan runs, compute nodes included.
 
-use sqlparser::ast::{Expr, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+use sqlparser::ast::{Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, Value};
 use sqlparser::parser::Parser;
 
 use super::BlueshiftDialect;
@@ -44,6 +45,21 @@ impl Part {
             "microsecond" | "microseconds" | "microsec" | "microsecs" | "us" | "usec" | "usecs" | "usecond" | "useconds" => Part::Microsecond,
             _ => return None,
         })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Part::Year => "year",
+            Part::Quarter => "quarter",
+            Part::Month => "month",
+            Part::Week => "week",
+            Part::Day => "day",
+            Part::Hour => "hour",
+            Part::Minute => "minute",
+            Part::Second => "second",
+            Part::Millisecond => "millisecond",
+            Part::Microsecond => "microsecond",
+        }
     }
 
     /// The interval unit DATEADD adds, and how many of it one part is.
@@ -83,7 +99,37 @@ impl Part {
     }
 }
 
-/// Replaces `expr` if it is a call of DATEADD or DATEDIFF.
+/// DATE_PART's part as DataFusion names it: Redshift also takes it unquoted
+/// (`DATE_PART(dow, d)`) and abbreviated (`w`, `qtr`, `dw`). A part neither knows is left as
+/// written, for DataFusion to report.
+fn name_date_part(function: &mut Function) {
+    let FunctionArguments::List(list) = &mut function.args else {
+        return;
+    };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(part))) = list.args.first_mut() else {
+        return;
+    };
+    let written = match part {
+        Expr::Identifier(ident) => ident.value.to_ascii_lowercase(),
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => s.to_ascii_lowercase(),
+            _ => return,
+        },
+        _ => return,
+    };
+    let name = match written.as_str() {
+        "dow" | "dw" | "dayofweek" | "weekday" => "dow",
+        "doy" | "dy" | "dayofyear" | "yday" => "doy",
+        "epoch" => "epoch",
+        other => match Part::parse(other) {
+            Some(part) => part.name(),
+            None => return,
+        },
+    };
+    *part = Expr::Value(Value::SingleQuotedString(name.to_string()).into());
+}
+
+/// Replaces `expr` if it is a call of DATEADD or DATEDIFF, or names DATE_PART's part.
 pub fn rewrite_call(expr: &mut Expr) -> Result<()> {
     let Expr::Function(function) = expr else {
         return Ok(());
@@ -91,6 +137,10 @@ pub fn rewrite_call(expr: &mut Expr) -> Result<()> {
     let Some(name) = function.name.0.last().and_then(|p| p.as_ident()).map(|i| i.value.to_ascii_lowercase()) else {
         return Ok(());
     };
+    if name == "date_part" {
+        name_date_part(function);
+        return Ok(());
+    }
     if name != "dateadd" && name != "datediff" {
         return Ok(());
     }

@@ -9,7 +9,8 @@
 //!   without a replacement removes them;
 //! - an interval times or divided by a number (`3 * INTERVAL '1 day'`) becomes a call of
 //!   `interval_mul` or `interval_div` ([`crate::planner::interval_arithmetic`]);
-//! - DATEADD and DATEDIFF ([`super::date_functions`]).
+//! - SYSDATE, which Redshift writes without parentheses, is a call of `sysdate()`;
+//! - DATEADD, DATEDIFF and DATE_PART's part ([`super::date_functions`]).
 
 use std::ops::ControlFlow;
 
@@ -57,6 +58,12 @@ impl VisitorMut for Idioms {
             return ControlFlow::Break(e);
         }
         scale_interval(expr);
+        if let Expr::Identifier(ident) = expr
+            && ident.quote_style.is_none()
+            && ident.value.eq_ignore_ascii_case("sysdate")
+        {
+            *expr = call("sysdate", Vec::new());
+        }
         if let Expr::Function(function) = expr
             && function.name.0.last().and_then(|p| p.as_ident()).is_some_and(|i| i.value.eq_ignore_ascii_case("regexp_replace"))
             && let FunctionArguments::List(list) = &mut function.args
@@ -89,10 +96,16 @@ fn scale_interval(expr: &mut Expr) {
         BinaryOperator::Divide if is_interval(left) => (left, right, INTERVAL_DIV),
         _ => return,
     };
-    let arg = |e: &mut Box<Expr>| FunctionArg::Unnamed(FunctionArgExpr::Expr(std::mem::replace(e.as_mut(), Expr::value(Value::Null))));
+    let arg = |e: &mut Box<Expr>| std::mem::replace(e.as_mut(), Expr::value(Value::Null));
     let args = vec![arg(interval), arg(number)];
-    *expr = Expr::Function(Function {
-        name: ObjectName::from(vec![Ident::new(function)]),
+    *expr = call(function, args);
+}
+
+/// A call of the function `name` with `args`.
+fn call(name: &str, args: Vec<Expr>) -> Expr {
+    let args = args.into_iter().map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e))).collect();
+    Expr::Function(Function {
+        name: ObjectName::from(vec![Ident::new(name)]),
         uses_odbc_syntax: false,
         parameters: FunctionArguments::None,
         args: FunctionArguments::List(FunctionArgumentList {
@@ -104,7 +117,7 @@ fn scale_interval(expr: &mut Expr) {
         null_treatment: None,
         over: None,
         within_group: Vec::new(),
-    });
+    })
 }
 
 fn is_interval(expr: &Expr) -> bool {
