@@ -264,6 +264,7 @@ pub fn main() -> std::process::ExitCode {
         .init();
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread()
+        .thread_stack_size(crate::planner::THREAD_STACK_BYTES)
         .enable_all()
         .build()
         .expect("tokio runtime");

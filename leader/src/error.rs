@@ -66,6 +66,7 @@ pub enum SqlState {
     InternalError,
     InvalidSchemaName,
     ProgramLimitExceeded,
+    StatementTooComplex,
 }
 
 impl SqlState {
@@ -110,6 +111,7 @@ impl SqlState {
             WrongObjectType => "42809",
             InvalidSchemaName => "3F000",
             ProgramLimitExceeded => "54000",
+            StatementTooComplex => "54001",
             GroupingError => "42803",
             WindowingError => "42P20",
             InvalidColumnDefinition => "42611",

@@ -34,12 +34,21 @@ fn analyzer_rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
     rules
 }
 
+/// Stack of each thread that plans or runs queries (the serving runtime's and the query
+/// runtime's), rather than tokio's 2 MiB. Planning and running recurse over the expression tree:
+/// Redshift functions rewritten into expressions (ADD_MONTHS) or the BI tools' startup queries
+/// overflowed 2 MiB in an unoptimized build, and a chain of 1,000 ORs (as deep as
+/// `sql::parse_statement` lets a statement nest) overflowed 8 MiB there, which aborts the whole
+/// server. Only the pages a thread touches take memory.
+pub const THREAD_STACK_BYTES: usize = 32 << 20;
+
 /// The runtime queries execute on, apart from the one serving connections: a CPU-bound operator
 /// that rarely yields can then never delay a cancel request, a timeout or another session.
 pub fn executor() -> &'static tokio::runtime::Handle {
     static EXECUTOR: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
         tokio::runtime::Builder::new_multi_thread()
             .thread_name("blueshift-exec")
+            .thread_stack_size(THREAD_STACK_BYTES)
             .enable_all()
             .build()
             .expect("the query runtime starts")

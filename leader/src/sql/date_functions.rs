@@ -1,10 +1,14 @@
-//! Redshift's DATEADD and DATEDIFF, which DataFusion lacks, rewritten into expressions it plans:
+//! Redshift's DATEADD, DATEDIFF, LAST_DAY and ADD_MONTHS, which DataFusion lacks, rewritten into
+//! expressions it plans:
 //!
 //! - `DATEADD(part, n, x)` is `x` as a timestamp plus `n` parts as an interval (month arithmetic
 //!   clamps to the month's end, so January 31 plus a month is February's last day, as in
 //!   Redshift);
 //! - `DATEDIFF(part, a, b)` counts the `part` boundaries crossed from `a` to `b`, as Redshift does:
-//!   from December 31 to January 1 is one year, and weeks start on Monday.
+//!   from December 31 to January 1 is one year, and weeks start on Monday;
+//! - `LAST_DAY(x)` is the DATE of the last day of `x`'s month;
+//! - `ADD_MONTHS(x, n)` is DATEADD by months, except that from the last day of a month it goes to
+//!   the last day of the month reached (February 29 plus a month is March 31), as in Redshift.
 //!
 //! The part is a name (`day`) or a string (`'day'`), with Redshift's abbreviations; DATE_PART's
 //! part, written either way too, becomes the string DataFusion's `date_part` reads. Rewriting in
@@ -15,6 +19,7 @@ use sqlparser::parser::Parser;
 
 use super::BlueshiftDialect;
 use crate::error::{Error, Result};
+use crate::planner::interval_arithmetic::INTERVAL_MUL;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Part {
@@ -129,7 +134,8 @@ fn name_date_part(function: &mut Function) {
     *part = Expr::Value(Value::SingleQuotedString(name.to_string()).into());
 }
 
-/// Replaces `expr` if it is a call of DATEADD or DATEDIFF, or names DATE_PART's part.
+/// Replaces `expr` if it is a call of DATEADD, DATEDIFF, LAST_DAY or ADD_MONTHS, or names
+/// DATE_PART's part.
 pub fn rewrite_call(expr: &mut Expr) -> Result<()> {
     let Expr::Function(function) = expr else {
         return Ok(());
@@ -139,9 +145,6 @@ pub fn rewrite_call(expr: &mut Expr) -> Result<()> {
     };
     if name == "date_part" {
         name_date_part(function);
-        return Ok(());
-    }
-    if name != "dateadd" && name != "datediff" {
         return Ok(());
     }
     let FunctionArguments::List(list) = &function.args else {
@@ -155,27 +158,27 @@ pub fn rewrite_call(expr: &mut Expr) -> Result<()> {
             _ => None,
         })
         .collect();
-    let [part, first, second] = args[..] else {
-        return Err(Error::syntax(format!("{} takes a date part and two arguments", name.to_uppercase())));
-    };
-    let part_name = match part {
-        Expr::Identifier(ident) => ident.value.clone(),
-        Expr::Value(v) => match &v.value {
-            Value::SingleQuotedString(s) => s.clone(),
-            _ => String::new(),
-        },
-        _ => String::new(),
-    };
-    let part = Part::parse(&part_name).ok_or_else(|| Error::syntax(format!("{} does not support the date part \"{part}\"", name.to_uppercase())))?;
     let timestamp = |e: &Expr| format!("CAST(({e}) AS TIMESTAMP)");
-    let sql = if name == "dateadd" {
-        let (unit, per_part) = part.interval();
-        format!(
-            "{} + CAST(CONCAT(CAST(({first}) * {per_part} AS VARCHAR), ' {unit}') AS INTERVAL)",
-            timestamp(second)
-        )
-    } else {
-        format!("({}) - ({})", part.ordinal(&timestamp(second)), part.ordinal(&timestamp(first)))
+    let sql = match (name.as_str(), &args[..]) {
+        ("dateadd", [part, n, x]) => date_add(date_part(&name, part)?, &n.to_string(), &timestamp(x)),
+        ("datediff", [part, a, b]) => {
+            let part = date_part(&name, part)?;
+            format!("({}) - ({})", part.ordinal(&timestamp(b)), part.ordinal(&timestamp(a)))
+        }
+        ("dateadd" | "datediff", _) => return Err(Error::syntax(format!("{} takes a date part and two arguments", name.to_uppercase()))),
+        ("last_day", [x]) => last_day(&timestamp(x)),
+        ("add_months", [x, n]) => {
+            // Redshift's rule: from the last day of a month to the last day of the month reached.
+            let (from, added) = (timestamp(x), date_add(Part::Month, &n.to_string(), &timestamp(x)));
+            let to_month_end = format!("CAST(date_part('day', {}) - date_part('day', {added}) AS BIGINT)", last_day(&added));
+            format!(
+                "CASE WHEN CAST({from} AS DATE) = {} THEN {added} + {INTERVAL_MUL}(INTERVAL '1 day', {to_month_end}) ELSE {added} END",
+                last_day(&from)
+            )
+        }
+        ("last_day", _) => return Err(Error::syntax("LAST_DAY takes one argument")),
+        ("add_months", _) => return Err(Error::syntax("ADD_MONTHS takes a date or timestamp and a number of months")),
+        _ => return Ok(()),
     };
     let dialect = BlueshiftDialect::default();
     *expr = Parser::new(&dialect)
@@ -183,6 +186,30 @@ pub fn rewrite_call(expr: &mut Expr) -> Result<()> {
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| Error::internal(format!("rewriting {name}: {e}")))?;
     Ok(())
+}
+
+/// The date part argument of DATEADD or DATEDIFF (`function`).
+fn date_part(function: &str, part: &Expr) -> Result<Part> {
+    let written = match part {
+        Expr::Identifier(ident) => ident.value.clone(),
+        Expr::Value(v) => match &v.value {
+            Value::SingleQuotedString(s) => s.clone(),
+            _ => String::new(),
+        },
+        _ => String::new(),
+    };
+    Part::parse(&written).ok_or_else(|| Error::syntax(format!("{} does not support the date part \"{part}\"", function.to_uppercase())))
+}
+
+/// SQL for timestamp `t` plus `n` `part`s.
+fn date_add(part: Part, n: &str, t: &str) -> String {
+    let (unit, per_part) = part.interval();
+    format!("{t} + {INTERVAL_MUL}(INTERVAL '1 {unit}', ({n}) * {per_part})")
+}
+
+/// SQL for the DATE of the last day of timestamp `t`'s month.
+fn last_day(t: &str) -> String {
+    format!("CAST(date_trunc('month', {t}) + INTERVAL '1 month' - INTERVAL '1 day' AS DATE)")
 }
 
 #[cfg(test)]

@@ -13,15 +13,16 @@ pub mod table_attributes;
 
 use std::any::TypeId;
 use std::iter::Peekable;
+use std::ops::ControlFlow;
 use std::str::Chars;
 
-use sqlparser::ast::{ColumnOption, Statement};
+use sqlparser::ast::{ColumnOption, Statement, Visit, Visitor};
 use sqlparser::dialect::{Dialect, RedshiftSqlDialect};
 use sqlparser::keywords::Keyword;
 use sqlparser::parser::{Parser, ParserError};
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace, Word};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SqlState};
 
 /// sqlparser's Redshift dialect, plus the column attributes Redshift accepts in CREATE TABLE
 /// (`ENCODE e`, `DISTKEY`, `SORTKEY`, `IDENTITY(seed, step)`,
@@ -435,25 +436,143 @@ pub fn with_parser<T>(text: &str, parse: impl FnOnce(&mut Parser) -> Result<T>) 
             Token::EscapedStringLiteral(s) => TokenWithSpan::new(Token::SingleQuotedString(s), t.span),
             _ => t,
         })
-        .collect();
+        .collect::<Vec<_>>();
+    refuse_long_operator_runs(&tokens)?;
     let dialect = BlueshiftDialect::default();
     let mut parser = Parser::new(&dialect).with_tokens_with_locations(tokens);
     parse(&mut parser)
 }
 
+/// Binary operators in a row, within one pair of parentheses and with no comma or clause
+/// keyword between them, past which a statement is refused before it is parsed. The parser
+/// builds such a chain without recursing, but dropping the tree it builds recurses once per
+/// operator: a million overflowed a 32 MiB stack. [`refuse_deep_nesting`] keeps the limit that
+/// matters to queries; this one only has to keep the tree small enough to drop.
+const MAX_OPERATOR_RUN: usize = 10 * MAX_EXPRESSION_DEPTH;
+
+fn refuse_long_operator_runs(tokens: &[TokenWithSpan]) -> Result<()> {
+    // The run at each open parenthesis: a parenthesized operand continues the chain around it.
+    let mut runs = vec![0usize];
+    for token in tokens {
+        match &token.token {
+            Token::LParen => runs.push(0),
+            Token::RParen if runs.len() > 1 => {
+                runs.pop();
+            }
+            _ => {}
+        }
+        let run = runs.last_mut().expect("the outermost run stays");
+        match &token.token {
+            Token::Comma | Token::SemiColon => *run = 0,
+            Token::Word(word) if matches!(word.keyword, Keyword::AND | Keyword::OR) => *run += 1,
+            Token::Word(word) if CLAUSE_KEYWORDS.contains(&word.keyword) => *run = 0,
+            Token::Plus
+            | Token::Minus
+            | Token::Mul
+            | Token::Div
+            | Token::Mod
+            | Token::StringConcat
+            | Token::Eq
+            | Token::DoubleEq
+            | Token::Neq
+            | Token::Lt
+            | Token::Gt
+            | Token::LtEq
+            | Token::GtEq
+            | Token::Caret
+            | Token::Ampersand
+            | Token::Pipe => *run += 1,
+            _ => {}
+        }
+        if *run > MAX_OPERATOR_RUN {
+            return Err(too_complex());
+        }
+    }
+    Ok(())
+}
+
+/// Keywords that start another expression than the one before them.
+const CLAUSE_KEYWORDS: &[Keyword] = &[
+    Keyword::SELECT,
+    Keyword::FROM,
+    Keyword::WHERE,
+    Keyword::GROUP,
+    Keyword::HAVING,
+    Keyword::ORDER,
+    Keyword::LIMIT,
+    Keyword::CASE,
+    Keyword::WHEN,
+    Keyword::THEN,
+    Keyword::ELSE,
+    Keyword::END,
+    Keyword::VALUES,
+    Keyword::SET,
+    Keyword::ON,
+    Keyword::UNION,
+];
+
+fn too_complex() -> Error {
+    Error::new(
+        SqlState::StatementTooComplex,
+        format!("statement too complex: its expressions nest more than {MAX_EXPRESSION_DEPTH} levels deep"),
+    )
+}
+
 /// Parses one statement.
 pub fn parse_statement(text: &str) -> Result<Statement> {
     let mut statements = with_parser(text, |parser| Ok(parser.parse_statements()?))?;
-    match statements.len() {
-        1 => Ok(statements.remove(0)),
-        0 => Err(Error::syntax("syntax error: empty statement")),
-        _ => Err(Error::syntax("syntax error: expected one statement")),
+    let statement = match statements.len() {
+        1 => statements.remove(0),
+        0 => return Err(Error::syntax("syntax error: empty statement")),
+        _ => return Err(Error::syntax("syntax error: expected one statement")),
+    };
+    refuse_deep_nesting(&statement)?;
+    Ok(statement)
+}
+
+/// How deeply a statement's expressions may nest (a chain of 1,000 ORs is 1,000 deep).
+const MAX_EXPRESSION_DEPTH: usize = 1000;
+
+/// Refuses a statement whose expressions nest deeper than [`MAX_EXPRESSION_DEPTH`]. The parser
+/// builds a chain of binary operators without recursing, but everything after it, the rewrites,
+/// the planner and the compute nodes, recurses once per level: deep enough, that overflows a
+/// thread's stack and aborts the server. The check itself stops one level past the limit.
+fn refuse_deep_nesting(statement: &Statement) -> Result<()> {
+    struct Depth(usize);
+    impl Visitor for Depth {
+        type Break = ();
+        fn pre_visit_expr(&mut self, _: &sqlparser::ast::Expr) -> ControlFlow<()> {
+            self.0 += 1;
+            if self.0 > MAX_EXPRESSION_DEPTH { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        }
+        fn post_visit_expr(&mut self, _: &sqlparser::ast::Expr) -> ControlFlow<()> {
+            self.0 -= 1;
+            ControlFlow::Continue(())
+        }
+    }
+    match statement.visit(&mut Depth(0)) {
+        ControlFlow::Break(()) => Err(too_complex()),
+        ControlFlow::Continue(()) => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_nested_past_the_limit_are_refused() {
+        let chain = |terms: usize| format!("SELECT {} FROM t", vec!["a"; terms].join(" OR "));
+        assert!(parse_statement(&chain(MAX_EXPRESSION_DEPTH)).is_ok());
+        let error = parse_statement(&chain(MAX_EXPRESSION_DEPTH + 1)).unwrap_err();
+        assert_eq!(error.state.code(), "54001", "{}", error.message);
+        assert!(parse_statement(&chain(100_000)).is_err());
+        // Refused before parsing, from its tokens: a parenthesized operand does not end the run.
+        let tokens = tokenize(&format!("SELECT {}", vec!["(SELECT 1)"; MAX_OPERATOR_RUN + 2].join(" + "))).unwrap();
+        assert_eq!(refuse_long_operator_runs(&tokens).unwrap_err().state.code(), "54001");
+        let list = format!("SELECT * FROM t WHERE a IN ({})", vec!["1 + 1"; 2 * MAX_OPERATOR_RUN].join(", "));
+        assert!(refuse_long_operator_runs(&tokenize(&list).unwrap()).is_ok());
+    }
 
     #[test]
     fn splits_and_folds_quoted_identifiers() {
