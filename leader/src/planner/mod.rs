@@ -37,7 +37,7 @@ fn analyzer_rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
 /// Stack of each thread that plans or runs queries (the serving runtime's and the query
 /// runtime's), rather than tokio's 2 MiB. Planning and running recurse over the expression tree:
 /// Redshift functions rewritten into expressions (ADD_MONTHS) or the BI tools' startup queries
-/// overflowed 2 MiB in an unoptimized build, and a chain of 1,000 ORs (as deep as
+/// overflowed 2 MiB in an unoptimized build, and a chain of 1,000 `+` terms (as deep as
 /// `sql::parse_statement` lets a statement nest) overflowed 8 MiB there, which aborts the whole
 /// server. Only the pages a thread touches take memory.
 pub const THREAD_STACK_BYTES: usize = 32 << 20;
