@@ -16,10 +16,9 @@ use std::sync::Arc;
 
 use arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{DFSchema, Result};
 use datafusion::logical_expr::expr::{Between, BinaryExpr, Cast};
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{Expr, ExprSchemable, LogicalPlan, Operator};
 use datafusion::optimizer::AnalyzerRule;
@@ -29,26 +28,18 @@ pub struct DateTimestamps;
 
 impl AnalyzerRule for DateTimestamps {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|plan| {
+        super::rewrite_expressions(plan, |plan| {
             // A VALUES list keeps the types it was planned with, which its rows are built to; an
             // INSERT's VALUES are cast to the table's types by then anyway.
             if matches!(plan, LogicalPlan::Values(_)) {
-                return Ok(Transformed::no(plan));
+                return Ok(None);
             }
             let mut schema = merge_schema(&plan.inputs());
-            if let LogicalPlan::TableScan(scan) = &plan {
+            if let LogicalPlan::TableScan(scan) = plan {
                 schema.merge(&DFSchema::try_from_qualified_schema(scan.table_name.clone(), &scan.source.schema())?);
             }
-            // A rewritten expression keeps its name, which the plans above refer to it by.
-            let names = NamePreserver::new(&plan);
-            plan.map_expressions(|expr| {
-                let name = names.save(&expr);
-                let cast = expr.transform_up(|expr| Ok(dates_as_timestamps(expr, &schema)))?;
-                Ok(Transformed::new_transformed(name.restore(cast.data), cast.transformed))
-            })?
-            .map_data(|plan| plan.recompute_schema())
+            Ok(Some(move |expr| dates_as_timestamps(expr, &schema)))
         })
-        .map(|transformed| transformed.data)
     }
 
     fn name(&self) -> &str {
@@ -133,6 +124,7 @@ fn in_micros(expr: Box<Expr>, unit: &TimeUnit, zone: &Option<Arc<str>>) -> Box<E
 mod tests {
     use super::*;
     use arrow::datatypes::{Field, Schema};
+    use datafusion::common::tree_node::TreeNode;
     use datafusion::logical_expr::{col, lit};
     use datafusion::scalar::ScalarValue;
 

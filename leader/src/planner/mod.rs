@@ -15,6 +15,10 @@ use std::sync::{Arc, LazyLock};
 
 use blueshift_compute::BlueshiftCodec;
 use datafusion::execution::{FunctionRegistry, SessionState, SessionStateBuilder};
+use datafusion::common::Result;
+use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
+use datafusion::logical_expr::{Expr, LogicalPlan};
 use datafusion::optimizer::{Analyzer, AnalyzerRule};
 use datafusion::prelude::SessionConfig;
 use datafusion_distributed::{DistributedExt, SessionStateBuilderExt};
@@ -32,6 +36,29 @@ fn analyzer_rules() -> Vec<Arc<dyn AnalyzerRule + Send + Sync>> {
     rules.push(Arc::new(temporal_literals::TemporalLiterals));
     rules.push(Arc::new(group_by_check::GroupByCheck));
     rules
+}
+
+/// `plan` with the expressions of every node, subqueries' included, rewritten bottom up by the
+/// rewrite `for_node` gives for that node (none: the node is left as it is). A rewritten
+/// expression keeps its name, which the plans above refer to it by (`GROUP BY 1`), and each
+/// node's schema follows its expressions' types.
+fn rewrite_expressions<R>(plan: LogicalPlan, for_node: impl Fn(&LogicalPlan) -> Result<Option<R>>) -> Result<LogicalPlan>
+where
+    R: Fn(Expr) -> Transformed<Expr>,
+{
+    plan.transform_up_with_subqueries(|plan| {
+        let Some(rewrite) = for_node(&plan)? else {
+            return Ok(Transformed::no(plan));
+        };
+        let names = NamePreserver::new(&plan);
+        plan.map_expressions(|expr| {
+            let name = names.save(&expr);
+            let rewritten = expr.transform_up(|expr| Ok(rewrite(expr)))?;
+            Ok(Transformed::new_transformed(name.restore(rewritten.data), rewritten.transformed))
+        })?
+        .map_data(|plan| plan.recompute_schema())
+    })
+    .map(|transformed| transformed.data)
 }
 
 /// Stack of each thread that plans or runs queries (the serving runtime's and the query

@@ -5,15 +5,15 @@
 //! an explicit cast, a typed literal, or the cast type coercion puts on `ts > '...'`. This
 //! analyzer rule runs after type coercion and turns each cast of a string literal that Arrow
 //! cannot read, but COPY's `'auto'` format can ([`Formats`], Redshift's list), into the value it
-//! names; PostgreSQL's `'epoch'` is read too. Casts of columns keep Arrow's rules; a literal neither reads is left for Arrow's error.
+//! names; PostgreSQL's `'epoch'` is read too. Casts of columns keep Arrow's rules; a literal
+//! neither reads is left for Arrow's error.
 
 use arrow::datatypes::{DataType, TimeUnit};
 use blueshift_compute::load::datetime::Formats;
 use datafusion::common::config::ConfigOptions;
-use datafusion::common::tree_node::{Transformed, TreeNode};
+use datafusion::common::tree_node::Transformed;
 use datafusion::common::{Result, ScalarValue};
 use datafusion::logical_expr::expr::Cast;
-use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::{Expr, LogicalPlan, lit};
 use datafusion::optimizer::AnalyzerRule;
 
@@ -23,16 +23,7 @@ pub struct TemporalLiterals;
 impl AnalyzerRule for TemporalLiterals {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
         let formats = Formats::new(Some("auto"), Some("auto")).expect("'auto' is a valid format");
-        plan.transform_up_with_subqueries(|plan| {
-            // A replaced cast keeps its name, which the plans above refer to it by (`GROUP BY 1`).
-            let names = NamePreserver::new(&plan);
-            plan.map_expressions(|expr| {
-                let name = names.save(&expr);
-                let read = expr.transform_up(|expr| Ok(read_literal(expr, &formats)))?;
-                Ok(Transformed::new_transformed(name.restore(read.data), read.transformed))
-            })
-        })
-        .map(|transformed| transformed.data)
+        super::rewrite_expressions(plan, |_| Ok(Some(|expr| read_literal(expr, &formats))))
     }
 
     fn name(&self) -> &str {
