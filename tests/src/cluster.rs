@@ -4,6 +4,7 @@
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use blueshift_leader::local::start_compute;
@@ -216,11 +217,38 @@ pub fn blueshift_binary() -> PathBuf {
 }
 
 /// A free loopback port.
+///
+/// The port comes from below the kernel's ephemeral range, where binding port 0 never lands. A
+/// port from that range (what binding port 0 here would give) is free again once picked, and the
+/// next node anywhere that binds port 0 can get it before the process it was picked for binds it:
+/// an in-process test cluster, or a compute node of that very process, which binds before its
+/// leader. Then the port accepted connections but no leader answered on it, and a test that
+/// restarts a cluster on one port failed to connect. Ports are handed out in turn from a start
+/// spread by process id, so test processes running side by side do not pick the same ones.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    const LOWEST: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let ephemeral = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u32>().ok())
+        .unwrap_or(32_768);
+    let span = ephemeral.saturating_sub(LOWEST);
+    if span < 1_000 {
+        // An unusual range leaves no room below it: take what the kernel gives.
+        return std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+    }
+    let start = std::process::id().wrapping_mul(7_919) % span;
+    for _ in 0..span {
+        let port = LOWEST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % span;
+        let Ok(port) = u16::try_from(port) else { continue };
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range ({ephemeral})")
 }
 
 /// Waits until something accepts connections on `port`.

@@ -4,7 +4,7 @@
 //! a failing UNLOAD leaving nothing behind.
 
 use arrow::array::{Array, AsArray};
-use arrow::datatypes::{DataType, Decimal128Type, Int32Type};
+use arrow::datatypes::{DataType, Decimal128Type, Int32Type, TimeUnit, TimestampMicrosecondType};
 use blueshift_tests::Cluster;
 use blueshift_tests::s3::{ACCESS_KEY_ID, SECRET_ACCESS_KEY, TestS3, files, put_file};
 use blueshift_tests::sql::{command_count, text_rows as rows};
@@ -99,6 +99,19 @@ async fn parallel_parquet_is_read_by_the_parquet_crate() {
     ids.sort();
     assert_eq!(ids, (1..=7).collect::<Vec<_>>());
 
+    // A computed column is written as its analysed type: a date plus an interval is a timestamp.
+    let computed = format!(
+        "UNLOAD ('SELECT day + INTERVAL ''90 minutes'' AS due FROM sales WHERE id = 1') TO 's3://out/computed/' {} FORMAT PARQUET PARALLEL OFF",
+        keys()
+    );
+    assert_eq!(command_count(&client, &computed).await.unwrap(), 1);
+    let [name] = files(&s3.root().join("out/computed")).try_into().expect("one file");
+    let bytes = bytes::Bytes::from(std::fs::read(s3.root().join("out/computed").join(name)).unwrap());
+    let batch = ParquetRecordBatchReaderBuilder::try_new(bytes).unwrap().build().unwrap().next().unwrap().unwrap();
+    assert_eq!(batch.schema().field(0).data_type(), &DataType::Timestamp(TimeUnit::Microsecond, None));
+    // 2024-01-02 01:30:00 in microseconds since the epoch.
+    assert_eq!(batch.column(0).as_primitive::<TimestampMicrosecondType>().value(0), 1_704_159_000_000_000);
+
     // A second UNLOAD to the same prefix is refused and names a file; ALLOWOVERWRITE replaces,
     // CLEANPATH also removes files the new output does not replace.
     let (code, message) = error_of(client.simple_query(&sql).await.unwrap_err());
@@ -151,6 +164,14 @@ async fn text_formats_compression_and_manifest() {
          4,\"a|b,c\",123456.78,2024-02-29,2024-02-29 23:59:59,t\n5,\"say \"\"hi\"\"\",-1.00,2024-03-01,2024-03-01 12:00:00,f\n\
          6,\"two\nlines\",7.00,2024-03-02,2024-03-02 00:00:01,t\n"
     );
+    // A computed column is written as its analysed type: a date plus an interval is a timestamp,
+    // not a date that drops the hours.
+    let computed = format!(
+        "UNLOAD ('SELECT id, day + INTERVAL ''90 minutes'' AS due FROM sales WHERE id IN (1, 4) ORDER BY id') TO 's3://out/computed/' {} PARALLEL OFF FORMAT CSV",
+        keys()
+    );
+    command_count(&client, &computed).await.unwrap();
+    assert_eq!(text("computed/000"), "1,2024-01-02 01:30:00\n4,2024-02-29 01:30:00\n");
     // JSON: one object per line, NULL as null, booleans as t/f.
     command_count(&client, &unload("WHERE id IN (1, 3)", "json/", "FORMAT JSON")).await.unwrap();
     assert_eq!(
