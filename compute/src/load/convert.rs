@@ -1,5 +1,6 @@
 //! Converting text fields into column values with Redshift's COPY rules: NULL AS, EMPTYASNULL,
-//! BLANKSASNULL, TRIMBLANKS, TRUNCATECOLUMNS, date and time formats, and the STL_LOAD_ERRORS code
+//! BLANKSASNULL, TRIMBLANKS, TRUNCATECOLUMNS, ROUNDEC, date and time formats (and ACCEPTANYDATE's
+//! NULL for a value in none of them), and the STL_LOAD_ERRORS code
 //! (1204 overflow, 1205 date, 1206 timestamp, 1207 digit, 1208 float, 1209 decimal, 1210 boolean,
 //! 1213 NOT NULL) with a reason naming the value when a field does not fit its column.
 //!
@@ -7,11 +8,12 @@
 //! rejected partway is dropped from the columns again by the caller.
 
 use arrow::compute::kernels::cast_utils::parse_decimal;
-use arrow::datatypes::{DataType, Decimal128Type, TimeUnit};
+use arrow::datatypes::{DataType, Decimal128Type, Decimal256Type, TimeUnit, i256};
+use arrow::error::ArrowError;
 
 use super::columns::Column;
 use super::datetime::Formats;
-use super::LoadSpec;
+use super::{LoadSpec, TargetColumn};
 
 /// Timestamps with a time zone are stored in UTC, marked with this zone (as the catalog does).
 pub const UTC: &str = "+00:00";
@@ -128,13 +130,14 @@ impl<'a> Converter<'a> {
             Some(f) => Some(f),
         };
         let Some(text) = value else {
-            if column.not_null {
-                return Err(field_error(1213, format!("Missing data for not-null field {}", column.name)));
-            }
-            out.push_null();
-            return Ok(());
+            return null(column, out);
         };
-        self.parse(column.kind, text, out)
+        match self.parse(column.kind, text, out) {
+            Err(_) if options.accept_any_date && matches!(column.kind, ColumnKind::Date | ColumnKind::Timestamp | ColumnKind::Timestamptz) => {
+                null(column, out)
+            }
+            converted => converted,
+        }
     }
 
     fn parse(&self, kind: ColumnKind, text: &str, out: &mut Column) -> Result<(), FieldError> {
@@ -161,10 +164,11 @@ impl<'a> Converter<'a> {
                 }
             }
             ColumnKind::Decimal { precision, scale } => plain_decimal(trimmed.as_bytes(), precision, scale)
-                .map_or_else(|| parse_decimal::<Decimal128Type>(trimmed, precision, scale), Ok)
+                .map_or_else(|| general_decimal(trimmed, precision, scale, self.spec.options.round_decimals), Ok)
                 .map(|v| out.push_decimal(v))
                 .map_err(|e| {
-                    if e.to_string().contains("precision") || e.to_string().contains("too large") {
+                    let reason = e.to_string();
+                    if ["precision", "too large", "overflow"].iter().any(|word| reason.contains(word)) {
                         field_error(1204, format!("Numeric overflow for numeric({precision},{scale}), Value '{text}'"))
                     } else {
                         invalid(1209, "numeric")
@@ -223,6 +227,32 @@ impl<'a> Converter<'a> {
             value = &value[..end];
         }
         Ok(value)
+    }
+}
+
+/// A missing value for `column`: NULL, unless the column is NOT NULL.
+fn null(column: &TargetColumn, out: &mut Column) -> Result<(), FieldError> {
+    if column.not_null {
+        return Err(field_error(1213, format!("Missing data for not-null field {}", column.name)));
+    }
+    out.push_null();
+    Ok(())
+}
+
+/// Any decimal form arrow reads (exponents, a leading `+` or `.`), fraction digits past `scale`
+/// cut off, or with `round` rounded half away from zero (ROUNDEC). Rounding reads one digit more
+/// than the column keeps, the only one that decides it, into a type wide enough for it at any
+/// precision.
+fn general_decimal(text: &str, precision: u8, scale: i8, round: bool) -> Result<i128, ArrowError> {
+    if !round {
+        return parse_decimal::<Decimal128Type>(text, precision, scale);
+    }
+    let finer = parse_decimal::<Decimal256Type>(text, precision + 1, scale + 1)?;
+    let ten = i256::from_i128(10);
+    let rounded = finer.wrapping_add(finer.signum().wrapping_mul(i256::from_i128(5))).wrapping_div(ten);
+    match rounded.to_i128() {
+        Some(value) if rounded.wrapping_abs() < ten.wrapping_pow(u32::from(precision)) => Ok(value),
+        _ => Err(ArrowError::ParseError(format!("{text} is too large to store in a Decimal128 of precision {precision}"))),
     }
 }
 
@@ -288,6 +318,28 @@ mod tests {
             assert_eq!(plain_decimal(text.as_bytes(), precision, scale), expected, "{text}");
             assert_eq!(parse_decimal::<Decimal128Type>(text, precision, scale).ok(), expected, "{text}");
         }
+    }
+
+    #[test]
+    fn roundec_rounds_half_away_from_zero_and_otherwise_digits_are_cut_off() {
+        let cases = [
+            ("20.259", Some(2025), Some(2026)),
+            ("-20.255", Some(-2025), Some(-2026)),
+            ("20.254", Some(2025), Some(2025)),
+            ("-0.005", Some(0), Some(-1)),
+            ("1.2e-3", Some(0), Some(0)),
+            ("1.25e0", Some(125), Some(125)),
+            ("99.995", Some(9999), None),
+            ("123.4", None, None),
+        ];
+        for (text, cut, rounded) in cases {
+            assert_eq!(general_decimal(text, 4, 2, false).ok(), cut, "{text}");
+            assert_eq!(general_decimal(text, 4, 2, true).ok(), rounded, "{text} rounded");
+        }
+        // The widest columns round too.
+        assert_eq!(general_decimal("1.235", 38, 2, true).ok(), Some(124));
+        assert_eq!(general_decimal("-0.125", 38, 37, true).ok(), Some(-125 * 10i128.pow(34)));
+        assert_eq!(general_decimal(&format!("{}.5", "9".repeat(38)), 38, 0, true).ok(), None);
     }
 
     #[test]

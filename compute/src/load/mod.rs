@@ -67,6 +67,12 @@ pub struct Options {
     pub accept_inv_chars: Option<char>,
     pub date_format: Option<String>,
     pub time_format: Option<String>,
+    /// ACCEPTANYDATE: a DATE or TIMESTAMP field in no format it is read in loads as NULL instead
+    /// of rejecting the row.
+    pub accept_any_date: bool,
+    /// ROUNDEC: a decimal with more fraction digits than its column's scale is rounded (half away
+    /// from zero) rather than cut off, which is Redshift's default.
+    pub round_decimals: bool,
     /// FILLRECORD: missing trailing fields load as NULL instead of rejecting the row.
     pub fill_record: bool,
     /// Lines skipped at the start of each file.
@@ -88,6 +94,8 @@ impl Default for Options {
             accept_inv_chars: None,
             date_format: None,
             time_format: None,
+            accept_any_date: false,
+            round_decimals: false,
             fill_record: false,
             ignore_header: 0,
             ignore_blank_lines: false,

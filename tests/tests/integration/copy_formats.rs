@@ -1,7 +1,7 @@
 //! COPY's formats, compressions and conversion options against a real S3-compatible server:
 //! GZIP/BZIP2/ZSTD (by option and by extension), JSON 'auto'/'auto ignorecase'/JSONPaths,
 //! PARQUET, FIXEDWIDTH, date and time formats, ESCAPE, REMOVEQUOTES, FILLRECORD, ACCEPTINVCHARS,
-//! NOLOAD, EXPLICIT_IDS, column lists with defaults, and large text and CSV files split across nodes.
+//! ROUNDEC, ACCEPTANYDATE, NOLOAD, EXPLICIT_IDS, column lists with defaults, and large text and CSV files split across nodes.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -135,6 +135,7 @@ async fn conversion_options() {
     s3.put("opts", "short.txt", "1|a\n2\n");
     s3.put("opts", "inv.txt", b"1|ok\xff\n".to_vec());
     s3.put("opts", "nulls.txt", "1|nil|\n2|x|\n");
+    s3.put("opts", "scale.txt", "1|20.259|2024-01-02|2024-01-02 03:04:05\n2|-20.255|00/00/00|00/00/00 00:00:00\n3|9.994|2024-02-30|x\n4|99.995|2024-01-03|2024-01-03\n");
     let cluster = Cluster::start_with_s3(1, 2, &s3.endpoint).await;
     let client = cluster.connect().await;
     client
@@ -189,6 +190,37 @@ async fn conversion_options() {
     assert_eq!(rows(&client, "SELECT count(*) FROM s").await, vec![row(&["0"])]);
     assert_eq!(copy(&client, "COPY s FROM 's3://opts/nulls.txt' NULL AS 'nil' EMPTYASNULL COMPUPDATE OFF STATUPDATE ON").await, 2);
     assert_eq!(rows(&client, "SELECT id, a, b FROM s ORDER BY id").await, vec![row(&["1", "NULL", "NULL"]), row(&["2", "x", "NULL"])]);
+
+    // Fraction digits past a decimal's scale are cut off unless ROUNDEC rounds them (half away
+    // from zero, which can overflow the column); a date or timestamp in no format is an error
+    // unless ACCEPTANYDATE loads it as NULL.
+    client
+        .batch_execute("CREATE TABLE scaled (id INT, price DECIMAL(4,2), day DATE, at TIMESTAMP)")
+        .await
+        .unwrap();
+    assert_eq!(copy(&client, "COPY scaled FROM 's3://opts/scale.txt' MAXERROR 3").await, 2);
+    assert_eq!(
+        rows(&client, "SELECT id, price, day, at FROM scaled ORDER BY id").await,
+        vec![row(&["1", "20.25", "2024-01-02", "2024-01-02 03:04:05"]), row(&["4", "99.99", "2024-01-03", "2024-01-03 00:00:00"])]
+    );
+    assert_eq!(
+        rows(&client, "SELECT line_number, colname, err_code FROM stl_load_errors WHERE query = pg_last_copy_id() ORDER BY 1").await,
+        vec![row(&["2", "day", "1205"]), row(&["3", "day", "1205"])]
+    );
+    client.batch_execute("TRUNCATE scaled").await.unwrap();
+    assert_eq!(copy(&client, "COPY scaled FROM 's3://opts/scale.txt' ROUNDEC ACCEPTANYDATE COMPROWS 1000 MAXERROR 1").await, 3);
+    assert_eq!(
+        rows(&client, "SELECT id, price, day, at FROM scaled ORDER BY id").await,
+        vec![
+            row(&["1", "20.26", "2024-01-02", "2024-01-02 03:04:05"]),
+            row(&["2", "-20.26", "NULL", "NULL"]),
+            row(&["3", "9.99", "NULL", "NULL"]),
+        ]
+    );
+    assert_eq!(
+        rows(&client, "SELECT line_number, colname, err_code FROM stl_load_errors WHERE query = pg_last_copy_id()").await,
+        vec![row(&["4", "price", "1204"])]
+    );
 
     // Column lists: left-out columns get their DEFAULT and IDENTITY values; EXPLICIT_IDS loads them.
     assert_eq!(copy(&client, "COPY ids (v) FROM 's3://opts/short.txt' FILLRECORD DELIMITER ','").await, 2);

@@ -90,22 +90,34 @@ pub fn parse(sql: &str) -> Result<CopyStatement> {
         explicit_ids: false,
     };
     t.keyword("WITH");
+    let mut given = Vec::new();
     while !matches!(t.peek(), Token::EOF | Token::SemiColon) {
-        option(&mut t, &mut statement)?;
+        given.extend(option(&mut t, &mut statement)?);
     }
     if matches!(statement.format, FormatOption::Csv { .. }) && (statement.options.escape || statement.options.remove_quotes) {
         return Err(Error::syntax("CSV cannot be used with ESCAPE or REMOVEQUOTES"));
     }
+    if statement.format == FormatOption::Parquet
+        && let Some(text_option) = given.iter().find(|name| !COLUMNAR_OPTIONS.contains(&name.as_str()))
+    {
+        return Err(Error::unsupported(format!("{text_option} argument is not supported for PARQUET based COPY")));
+    }
     Ok(statement)
 }
 
-fn option(t: &mut Tokens, s: &mut CopyStatement) -> Result<()> {
+/// The options a PARQUET load takes besides authorization and REGION, as in Redshift, which
+/// refuses the rest (they describe text); and NOLOAD and COMPUPDATE, which mean the same for any
+/// format.
+const COLUMNAR_OPTIONS: &[&str] = &["PARQUET", "MANIFEST", "ACCEPTINVCHARS", "FILLRECORD", "EXPLICIT_IDS", "STATUPDATE", "COMPUPDATE", "NOLOAD"];
+
+/// Applies the option at the tokens' position; its name, or `None` for authorization and REGION.
+fn option(t: &mut Tokens, s: &mut CopyStatement) -> Result<Option<String>> {
     let Token::Word(word) = t.next() else {
         return Err(t.unexpected_previous("a COPY option"));
     };
     let name = word.value.to_ascii_uppercase();
     if authorization(t, &name, &mut s.credentials)? {
-        return Ok(());
+        return Ok(None);
     }
     let o = &mut s.options;
     match name.as_str() {
@@ -179,14 +191,19 @@ fn option(t: &mut Tokens, s: &mut CopyStatement) -> Result<()> {
                 }
             }
         }
-        "ACCEPTANYDATE" | "ROUNDEC" | "ENCRYPTED" | "READRATIO" => {
-            if word.value.eq_ignore_ascii_case("READRATIO") {
-                t.number("READRATIO")?;
-            }
+        "ACCEPTANYDATE" => o.accept_any_date = true,
+        "ROUNDEC" => o.round_decimals = true,
+        // Compression is chosen by the storage layer; accepted for scripts.
+        "COMPROWS" => {
+            t.number("COMPROWS")?;
+        }
+        "ENCRYPTED" => {}
+        "READRATIO" => {
+            t.number("READRATIO")?;
         }
         other => return Err(Error::syntax(format!("unknown COPY option \"{other}\""))),
     }
-    Ok(())
+    Ok(Some(name))
 }
 
 #[cfg(test)]
