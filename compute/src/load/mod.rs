@@ -10,6 +10,7 @@ pub mod compression;
 pub mod columns;
 pub mod convert;
 pub mod datetime;
+pub mod encoding;
 pub mod json;
 pub mod parquet;
 pub mod quotes;
@@ -25,6 +26,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 
 pub use compression::Compression;
 pub use convert::ColumnKind;
+pub use encoding::TextEncoding;
 
 /// Rows per batch handed to the writer.
 pub const BATCH_ROWS: usize = 65_536;
@@ -56,6 +58,8 @@ pub enum JsonMode {
 /// Redshift's data conversion options.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Options {
+    /// ENCODING: how the files' text is encoded.
+    pub encoding: TextEncoding,
     pub delimiter: u8,
     /// The text that stands for NULL (`\N` unless NULL AS says otherwise).
     pub null_as: String,
@@ -85,6 +89,7 @@ pub struct Options {
 impl Default for Options {
     fn default() -> Self {
         Options {
+            encoding: TextEncoding::Utf8,
             delimiter: b'|',
             null_as: "\\N".into(),
             empty_as_null: false,
@@ -168,6 +173,7 @@ pub struct ParsedChunk {
 /// `max_errors` bounds how many rejected rows are kept: past it the load fails anyway.
 /// Parquet is read from its store by [`reader`], never from bytes in memory.
 pub fn parse_chunk(spec: &LoadSpec, first: bool, data: &[u8], max_errors: u64) -> Result<ParsedChunk, String> {
+    let data = &spec.options.encoding.to_utf8(data, spec.options.accept_inv_chars)?;
     match &spec.format {
         Format::Parquet => Err("PARQUET data can only be loaded from S3".into()),
         Format::Json(mode) => json::parse(spec, mode, data, max_errors),

@@ -1,7 +1,7 @@
 //! COPY's formats, compressions and conversion options against a real S3-compatible server:
 //! GZIP/BZIP2/ZSTD (by option and by extension), JSON 'auto'/'auto ignorecase'/JSONPaths,
 //! PARQUET, FIXEDWIDTH, date and time formats, ESCAPE, REMOVEQUOTES, FILLRECORD, ACCEPTINVCHARS,
-//! ROUNDEC, ACCEPTANYDATE, NOLOAD, EXPLICIT_IDS, column lists with defaults, and large text and CSV files split across nodes.
+//! ROUNDEC, ACCEPTANYDATE, ENCODING, NOLOAD, EXPLICIT_IDS, column lists with defaults, and large text and CSV files split across nodes.
 
 use std::io::Write;
 use std::sync::Arc;
@@ -135,6 +135,9 @@ async fn conversion_options() {
     s3.put("opts", "short.txt", "1|a\n2\n");
     s3.put("opts", "inv.txt", b"1|ok\xff\n".to_vec());
     s3.put("opts", "nulls.txt", "1|nil|\n2|x|\n");
+    let utf16 = |text: &str, mark: &[u8], unit: fn(u16) -> [u8; 2]| [mark.to_vec(), text.encode_utf16().flat_map(unit).collect()].concat();
+    s3.put("opts", "utf16/le.csv", utf16("id,a,b\n1,Zürich,\"東京, 🦀\"\n", &[0xff, 0xfe], u16::to_le_bytes));
+    s3.put("opts", "utf16/be.csv.gz", gzip(&utf16("id,a,b\n2,Genève,x\n", &[], u16::to_be_bytes)));
     s3.put("opts", "scale.txt", "1|20.259|2024-01-02|2024-01-02 03:04:05\n2|-20.255|00/00/00|00/00/00 00:00:00\n3|9.994|2024-02-30|x\n4|99.995|2024-01-03|2024-01-03\n");
     let cluster = Cluster::start_with_s3(1, 2, &s3.endpoint).await;
     let client = cluster.connect().await;
@@ -220,6 +223,15 @@ async fn conversion_options() {
     assert_eq!(
         rows(&client, "SELECT line_number, colname, err_code FROM stl_load_errors WHERE query = pg_last_copy_id()").await,
         vec![row(&["4", "price", "1204"])]
+    );
+
+    // UTF-16 files, their byte order from a byte order mark or big-endian without one (and
+    // compressed, too), load as the same text in UTF-8.
+    client.batch_execute("TRUNCATE s").await.unwrap();
+    assert_eq!(copy(&client, "COPY s FROM 's3://opts/utf16/' CSV IGNOREHEADER 1 ENCODING AS UTF16").await, 2);
+    assert_eq!(
+        rows(&client, "SELECT id, a, b, octet_length(a) FROM s ORDER BY id").await,
+        vec![row(&["1", "Zürich", "東京, 🦀", "7"]), row(&["2", "Genève", "x", "7"])]
     );
 
     // Column lists: left-out columns get their DEFAULT and IDENTITY values; EXPLICIT_IDS loads them.

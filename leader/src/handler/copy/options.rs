@@ -3,7 +3,7 @@
 //! sqlparser's COPY covers PostgreSQL's, not Redshift's, so this walks the tokens itself with the
 //! helpers COPY and UNLOAD share ([`crate::sql::options`]).
 
-use blueshift_compute::load::{Compression, JsonMode, Options};
+use blueshift_compute::load::{Compression, JsonMode, Options, TextEncoding};
 use blueshift_compute::s3::S3Credentials;
 use sqlparser::ast::{ObjectName, ObjectNamePart};
 use sqlparser::tokenizer::Token;
@@ -138,6 +138,16 @@ fn option(t: &mut Tokens, s: &mut CopyStatement) -> Result<Option<String>> {
             _ => return Err(Error::syntax("QUOTE requires CSV")),
         },
         "DELIMITER" => o.delimiter = t.character("DELIMITER")?,
+        "ENCODING" => {
+            t.keyword("AS");
+            let name = match t.next() {
+                Token::Word(word) => word.value,
+                Token::SingleQuotedString(name) => name,
+                _ => return Err(t.unexpected_previous("a file encoding")),
+            };
+            o.encoding = TextEncoding::from_name(&name)
+                .ok_or_else(|| Error::syntax(format!("invalid ENCODING '{name}': expected UTF8, UTF16, UTF16LE or UTF16BE")))?;
+        }
         "FIXEDWIDTH" => s.format = FormatOption::FixedWidth(t.string("fixed-width specification")?),
         "JSON" => {
             let arg = if matches!(t.peek(), Token::SingleQuotedString(_)) || t.keyword("AS") {

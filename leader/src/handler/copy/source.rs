@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use blueshift_compute::load::reader::Chunk;
-use blueshift_compute::load::{Compression, parquet};
+use blueshift_compute::load::{Compression, TextEncoding, parquet};
 use blueshift_compute::s3::{self, S3Error, S3Url, Stores};
 use object_store::path::Path;
 use serde::Deserialize;
@@ -52,12 +52,14 @@ pub async fn plan(stores: &Stores, statement: &CopyStatement, location: &str) ->
             .collect()
     };
     // As in Redshift, ESCAPE and REMOVEQUOTES keep a file whole: a newline can be data there, and
-    // only a read from the file's start can tell.
-    let splittable = match statement.format {
-        FormatOption::Delimited => !statement.options.escape && !statement.options.remove_quotes,
-        FormatOption::Csv { .. } | FormatOption::FixedWidth(_) => true,
-        _ => false,
-    };
+    // only a read from the file's start can tell. So does UTF-16, where a byte range can start
+    // inside a character.
+    let splittable = statement.options.encoding == TextEncoding::Utf8
+        && match statement.format {
+            FormatOption::Delimited => !statement.options.escape && !statement.options.remove_quotes,
+            FormatOption::Csv { .. } | FormatOption::FixedWidth(_) => true,
+            _ => false,
+        };
     let mut chunks = Vec::new();
     for file in files.into_iter().filter(|f| f.size > 0) {
         let compression = statement.compression.or_else(|| Compression::from_key(&file.url.key));
