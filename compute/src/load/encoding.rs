@@ -3,6 +3,8 @@
 //! lengths in bytes, STL_LOAD_ERRORS' raw lines) sees the text as it is stored.
 //!
 //! A UTF-16 file is read whole: a byte range of it could start in the middle of a character.
+//! A byte order mark at the start of a file is dropped in every encoding: spreadsheet programs
+//! write one before UTF-8 CSV, and kept, it would make the first field of the first row invalid.
 
 use std::borrow::Cow;
 
@@ -28,17 +30,19 @@ impl TextEncoding {
         }
     }
 
-    /// `data` as UTF-8, without a leading byte order mark. An unpaired surrogate is an error
-    /// naming its byte offset, or becomes `replacement` (ACCEPTINVCHARS). UTF-8 passes as it is:
-    /// the parser checks it field by field.
-    pub fn to_utf8(self, data: &[u8], replacement: Option<char>) -> Result<Cow<'_, [u8]>, String> {
+    /// `data` as UTF-8, without a byte order mark if it starts its file (`first`). An unpaired
+    /// surrogate is an error naming its byte offset, or becomes `replacement` (ACCEPTINVCHARS).
+    /// UTF-8 passes as it is: the parser checks it field by field.
+    pub fn to_utf8(self, data: &[u8], first: bool, replacement: Option<char>) -> Result<Cow<'_, [u8]>, String> {
+        const UTF8_MARK: [u8; 3] = [0xef, 0xbb, 0xbf];
         const LITTLE_ENDIAN_MARK: [u8; 2] = [0xff, 0xfe];
         const BIG_ENDIAN_MARK: [u8; 2] = [0xfe, 0xff];
+        let marked = |mark: &[u8]| first && data.starts_with(mark);
         let (little_endian, mark) = match self {
-            TextEncoding::Utf8 => return Ok(Cow::Borrowed(data)),
-            TextEncoding::Utf16 if data.starts_with(&LITTLE_ENDIAN_MARK) => (true, 2),
-            TextEncoding::Utf16 | TextEncoding::Utf16Be => (false, if data.starts_with(&BIG_ENDIAN_MARK) { 2 } else { 0 }),
-            TextEncoding::Utf16Le => (true, if data.starts_with(&LITTLE_ENDIAN_MARK) { 2 } else { 0 }),
+            TextEncoding::Utf8 => return Ok(Cow::Borrowed(if marked(&UTF8_MARK) { &data[UTF8_MARK.len()..] } else { data })),
+            TextEncoding::Utf16 if marked(&LITTLE_ENDIAN_MARK) => (true, 2),
+            TextEncoding::Utf16 | TextEncoding::Utf16Be => (false, if marked(&BIG_ENDIAN_MARK) { 2 } else { 0 }),
+            TextEncoding::Utf16Le => (true, if marked(&LITTLE_ENDIAN_MARK) { 2 } else { 0 }),
         };
         let body = &data[mark..];
         if body.len() % 2 != 0 {
@@ -96,9 +100,13 @@ mod tests {
             (TextEncoding::Utf16Le, marked([0xff, 0xfe], &little)),
             (TextEncoding::Utf16Be, big.clone()),
         ] {
-            assert_eq!(encoding.to_utf8(&data, None).unwrap().as_ref(), text.as_bytes(), "{encoding:?}");
+            assert_eq!(encoding.to_utf8(&data, true, None).unwrap().as_ref(), text.as_bytes(), "{encoding:?}");
         }
-        assert!(matches!(TextEncoding::Utf8.to_utf8(text.as_bytes(), None), Ok(Cow::Borrowed(_))));
+        assert!(matches!(TextEncoding::Utf8.to_utf8(text.as_bytes(), true, None), Ok(Cow::Borrowed(_))));
+        // A UTF-8 mark is dropped at the start of a file only: elsewhere it is text.
+        let marked = [&[0xef, 0xbb, 0xbf][..], text.as_bytes()].concat();
+        assert_eq!(TextEncoding::Utf8.to_utf8(&marked, true, None).unwrap().as_ref(), text.as_bytes());
+        assert_eq!(TextEncoding::Utf8.to_utf8(&marked, false, None).unwrap().as_ref(), &marked[..]);
     }
 
     #[test]
@@ -106,10 +114,10 @@ mod tests {
         let mut data = utf16("ab", true);
         data.extend_from_slice(&0xd800u16.to_le_bytes());
         data.extend_from_slice(&utf16("c", true));
-        let error = TextEncoding::Utf16Le.to_utf8(&data, None).unwrap_err();
+        let error = TextEncoding::Utf16Le.to_utf8(&data, true, None).unwrap_err();
         assert!(error.contains("at byte 4") && error.contains("0xd800"), "{error}");
-        assert_eq!(TextEncoding::Utf16Le.to_utf8(&data, Some('?')).unwrap().as_ref(), b"ab?c");
-        let error = TextEncoding::Utf16Be.to_utf8(&[0, b'a', 0], None).unwrap_err();
+        assert_eq!(TextEncoding::Utf16Le.to_utf8(&data, true, Some('?')).unwrap().as_ref(), b"ab?c");
+        let error = TextEncoding::Utf16Be.to_utf8(&[0, b'a', 0], true, None).unwrap_err();
         assert!(error.contains("odd number of bytes (3)"), "{error}");
         assert_eq!(TextEncoding::from_name("utf16le"), Some(TextEncoding::Utf16Le));
         assert_eq!(TextEncoding::from_name("latin1"), None);

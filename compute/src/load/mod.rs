@@ -173,7 +173,7 @@ pub struct ParsedChunk {
 /// `max_errors` bounds how many rejected rows are kept: past it the load fails anyway.
 /// Parquet is read from its store by [`reader`], never from bytes in memory.
 pub fn parse_chunk(spec: &LoadSpec, first: bool, data: &[u8], max_errors: u64) -> Result<ParsedChunk, String> {
-    let data = &spec.options.encoding.to_utf8(data, spec.options.accept_inv_chars)?;
+    let data = &spec.options.encoding.to_utf8(data, first, spec.options.accept_inv_chars)?;
     match &spec.format {
         Format::Parquet => Err("PARQUET data can only be loaded from S3".into()),
         Format::Json(mode) => json::parse(spec, mode, data, max_errors),

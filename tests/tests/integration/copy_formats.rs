@@ -138,6 +138,7 @@ async fn conversion_options() {
     let utf16 = |text: &str, mark: &[u8], unit: fn(u16) -> [u8; 2]| [mark.to_vec(), text.encode_utf16().flat_map(unit).collect()].concat();
     s3.put("opts", "utf16/le.csv", utf16("id,a,b\n1,Zürich,\"東京, 🦀\"\n", &[0xff, 0xfe], u16::to_le_bytes));
     s3.put("opts", "utf16/be.csv.gz", gzip(&utf16("id,a,b\n2,Genève,x\n", &[], u16::to_be_bytes)));
+    s3.put("opts", "utf8-marked.csv", "\u{feff}3,Zoë,\"y\"\n");
     s3.put("opts", "scale.txt", "1|20.259|2024-01-02|2024-01-02 03:04:05\n2|-20.255|00/00/00|00/00/00 00:00:00\n3|9.994|2024-02-30|x\n4|99.995|2024-01-03|2024-01-03\n");
     let cluster = Cluster::start_with_s3(1, 2, &s3.endpoint).await;
     let client = cluster.connect().await;
@@ -233,6 +234,9 @@ async fn conversion_options() {
         rows(&client, "SELECT id, a, b, octet_length(a) FROM s ORDER BY id").await,
         vec![row(&["1", "Zürich", "東京, 🦀", "7"]), row(&["2", "Genève", "x", "7"])]
     );
+    // A UTF-8 file may start with a byte order mark too, as spreadsheet programs write it.
+    assert_eq!(copy(&client, "COPY s FROM 's3://opts/utf8-marked.csv' CSV").await, 1);
+    assert_eq!(rows(&client, "SELECT id, a, b FROM s WHERE id = 3").await, vec![row(&["3", "Zoë", "y"])]);
 
     // Column lists: left-out columns get their DEFAULT and IDENTITY values; EXPLICIT_IDS loads them.
     assert_eq!(copy(&client, "COPY ids (v) FROM 's3://opts/short.txt' FILLRECORD DELIMITER ','").await, 2);
