@@ -158,12 +158,27 @@ pub struct RowError {
     pub err_reason: String,
 }
 
+/// A row loaded with invalid UTF-8 replaced (ACCEPTINVCHARS), for STL_REPLACEMENTS.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Replacement {
+    /// Line of the record within the chunk (1-based); callers add the lines of earlier chunks.
+    pub line: u64,
+    /// The first column whose value had bytes replaced.
+    pub colname: String,
+    pub raw_line: String,
+}
+
+/// The replaced rows a chunk reports at most, as Redshift logs the first 100 of each slice.
+pub const REPLACEMENTS_LOGGED: usize = 100;
+
 /// What parsing a chunk produced.
 #[derive(Debug, Default)]
 pub struct ParsedChunk {
     pub batches: Vec<RecordBatch>,
     pub rows: u64,
     pub errors: Vec<RowError>,
+    /// The first [`REPLACEMENTS_LOGGED`] rows loaded with invalid UTF-8 replaced.
+    pub replacements: Vec<Replacement>,
     /// Newlines in the chunk: the line count later chunks of the same file start after.
     pub lines: u64,
 }

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::columns::Batcher;
 use super::convert::{Converter, FieldError};
-use super::{Format, LoadSpec, ParsedChunk, RowError};
+use super::{Format, LoadSpec, ParsedChunk, REPLACEMENTS_LOGGED, Replacement, RowError};
 
 /// A text record's fields, however its format holds them, so no format builds a vector of
 /// field slices per record: parsing runs for millions of records per load.
@@ -104,6 +104,7 @@ impl<'a> RowSink<'a> {
             return self.reject(line, raw, column, position, value, FieldError { code, reason });
         }
         let mut position = 0;
+        let mut replaced = None;
         for column in 0..columns {
             if column >= fields.count() {
                 // FILLRECORD: a missing field is NULL, which a NOT NULL column rejects.
@@ -117,10 +118,22 @@ impl<'a> RowSink<'a> {
                 Ok(text) => text,
                 Err(e) => return self.reject(line, raw, column, position, String::from_utf8_lossy(bytes).into_owned(), e),
             };
+            if matches!(text, Cow::Owned(_)) {
+                replaced.get_or_insert(column);
+            }
             if let Err(e) = self.converter.convert(column, Some(text.as_ref()), true, self.batcher.column(column)) {
                 return self.reject(line, raw, column, position, text.into_owned(), e);
             }
             position += bytes.len() + 1;
+        }
+        if let Some(column) = replaced
+            && self.chunk.replacements.len() < REPLACEMENTS_LOGGED
+        {
+            self.chunk.replacements.push(Replacement {
+                line,
+                colname: self.spec.columns[column].name.clone(),
+                raw_line: raw_line(raw),
+            });
         }
         self.push();
     }
@@ -141,6 +154,8 @@ impl<'a> RowSink<'a> {
         self.reject(line, raw, 0, 0, String::new(), FieldError { code, reason });
     }
 
+    /// `bytes` as text: borrowed when they are valid UTF-8, owned when ACCEPTINVCHARS replaced
+    /// some of them.
     fn decode<'b>(&self, bytes: &'b [u8]) -> Result<Cow<'b, str>, FieldError> {
         if self.utf8_checked {
             // SAFETY: `bytes` is a field of a chunk that is valid UTF-8 as a whole, cut and
@@ -175,14 +190,13 @@ impl<'a> RowSink<'a> {
     fn reject(&mut self, line: u64, raw: &[u8], column: usize, position: usize, value: String, error: FieldError) {
         self.batcher.drop_row();
         let target = &self.spec.columns[column.min(self.spec.columns.len() - 1)];
-        let raw = String::from_utf8_lossy(raw);
         self.chunk.errors.push(RowError {
             line,
             colname: target.name.clone(),
             column_type: target.kind.type_name().to_string(),
             col_length: target.kind.length(),
             position: position as u32,
-            raw_line: raw.trim_end_matches(['\r', '\n']).to_string(),
+            raw_line: raw_line(raw),
             raw_field_value: value,
             err_code: error.code,
             err_reason: error.reason,
@@ -196,6 +210,11 @@ impl<'a> RowSink<'a> {
         self.chunk.lines = lines;
         self.chunk
     }
+}
+
+/// A record as STL_LOAD_ERRORS and STL_REPLACEMENTS show it: without its line end.
+fn raw_line(raw: &[u8]) -> String {
+    String::from_utf8_lossy(raw).trim_end_matches(['\r', '\n']).to_string()
 }
 
 /// `bytes` with each byte that is not part of valid UTF-8 replaced by `replacement`, as Redshift's

@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 
 use super::quotes::{OpenBoard, QuoteBoards, QuoteCounts, RangeQuotes};
 use super::reader::{Chunk, ChunkError, read_chunk};
-use super::{LoadSpec, ParsedChunk, RowError};
+use super::{LoadSpec, ParsedChunk, Replacement, RowError};
 use crate::channels;
 use crate::segment_buffer::LocalSlices;
 use crate::s3::{S3Config, S3Credentials, Stores};
@@ -135,6 +135,7 @@ pub enum LoadEvent {
         rows: u64,
         lines: u64,
         rejected: Vec<RowError>,
+        replaced: Vec<Replacement>,
     },
     /// The node wrote the task's rows and they are stored: rows per slice, and segment bytes.
     Written { slice_rows: HashMap<u32, u64>, bytes: u64 },
@@ -303,6 +304,7 @@ impl Serving {
             rows: parsed.rows,
             lines: parsed.lines,
             rejected_json: serde_json::to_string(&parsed.errors).expect("row errors serialize"),
+            replaced_json: serde_json::to_string(&parsed.replacements).expect("replacements serialize"),
         }));
     }
 
@@ -385,6 +387,7 @@ fn decode(body: Bytes) -> Result<LoadEvent, ChunkError> {
             rows: done.rows,
             lines: done.lines,
             rejected: serde_json::from_str(&done.rejected_json).map_err(|e| malformed(&e))?,
+            replaced: serde_json::from_str(&done.replaced_json).map_err(|e| malformed(&e))?,
         }),
         Some(Reply::Written(written)) => Ok(LoadEvent::Written {
             slice_rows: written.slice_rows,

@@ -1,9 +1,16 @@
-//! Recording load errors for STL_LOAD_ERRORS: COPY calls [`record`] for each row it rejects.
+//! Recording what loads report about rows: COPY calls [`record`] for each row it rejects
+//! (STL_LOAD_ERRORS) and [`record_replacement`] for each row it stored with invalid UTF-8
+//! replaced (STL_REPLACEMENTS).
 
-pub use super::query_log::LoadError;
+pub use super::query_log::{LoadError, ReplacedRow};
 use crate::catalog::provider::Services;
 
 /// Adds a rejected row to STL_LOAD_ERRORS (bounded like the rest of the query log).
 pub fn record(services: &Services, error: LoadError) {
     services.log.record_load_error(error);
+}
+
+/// Adds a row stored with replaced characters to STL_REPLACEMENTS (bounded likewise).
+pub fn record_replacement(services: &Services, row: ReplacedRow) {
+    services.log.record_replacement(row);
 }

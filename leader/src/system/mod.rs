@@ -13,6 +13,7 @@ pub mod query_log;
 pub mod rows;
 mod stl_load_errors;
 mod stl_query;
+mod stl_replacements;
 mod stv_blocklist;
 pub mod stv_load_state;
 mod stv_recents;
@@ -222,6 +223,7 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
     tables.push(table::<pg_catalog::LateBindingViewCols>());
     tables.push(Arc::new(svv_snapshots::SvvSnapshots));
     tables.push(Arc::new(stv_restore_status::StvRestoreStatus));
+    tables.push(table::<stl_replacements::StlReplacements>());
     tables
 }
 

@@ -77,6 +77,18 @@ pub struct LoadError {
     pub start_offset: i64,
 }
 
+/// A row that a load stored with invalid UTF-8 replaced (STL_REPLACEMENTS).
+#[derive(Debug, Clone, Default)]
+pub struct ReplacedRow {
+    pub table_oid: u32,
+    pub pid: i32,
+    pub query: i64,
+    pub filename: String,
+    pub line_number: i64,
+    pub colname: String,
+    pub raw_line: String,
+}
+
 #[derive(Default)]
 struct Inner {
     finished: VecDeque<QueryRecord>,
@@ -84,6 +96,7 @@ struct Inner {
     running: BTreeMap<i32, QueryRecord>,
     sessions: BTreeMap<i32, SessionRecord>,
     load_errors: VecDeque<(i64, LoadError)>,
+    replacements: VecDeque<(i64, ReplacedRow)>,
     s3_partitions: VecDeque<S3PartitionScan>,
 }
 
@@ -205,6 +218,15 @@ impl QueryLog {
     /// Load errors with the time they were recorded.
     pub fn load_errors(&self) -> Vec<(i64, LoadError)> {
         self.inner.lock().unwrap().load_errors.iter().cloned().collect()
+    }
+
+    pub fn record_replacement(&self, row: ReplacedRow) {
+        push_bounded(&mut self.inner.lock().unwrap().replacements, (now_micros(), row));
+    }
+
+    /// Rows loaded with invalid UTF-8 replaced, with the time they were recorded.
+    pub fn replacements(&self) -> Vec<(i64, ReplacedRow)> {
+        self.inner.lock().unwrap().replacements.iter().cloned().collect()
     }
 }
 

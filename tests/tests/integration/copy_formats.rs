@@ -134,7 +134,7 @@ async fn conversion_options() {
     s3.put("opts", "quotes.txt", "\"1\"|\"a|b\"|\"c\"\n");
     s3.put("opts", "short.txt", "1|a\n2\n");
     // A cut three-byte character and a byte no character starts with.
-    s3.put("opts", "inv.txt", b"1|ok\xe6\x9d\xff\n");
+    s3.put("opts", "inv.txt", b"1|fine\n2|ok\xe6\x9d\xff\n");
     s3.put("opts", "nulls.txt", "1|nil|\n2|x|\n");
     let utf16 = |text: &str, mark: &[u8], unit: fn(u16) -> [u8; 2]| [mark.to_vec(), text.encode_utf16().flat_map(unit).collect()].concat();
     s3.put("opts", "utf16/le.csv", utf16("id,a,b\n1,Zürich,\"東京, 🦀\"\n", &[0xff, 0xfe], u16::to_le_bytes));
@@ -188,8 +188,13 @@ async fn conversion_options() {
     );
     assert_eq!(rows(&client, "SELECT id, a FROM filled").await, vec![row(&["1", "a"])]);
     client.batch_execute("TRUNCATE s").await.unwrap();
-    assert_eq!(copy(&client, "COPY s (id, a) FROM 's3://opts/inv.txt' ACCEPTINVCHARS AS '^'").await, 1);
-    assert_eq!(rows(&client, "SELECT a FROM s").await, vec![row(&["ok^^^"])]);
+    assert_eq!(copy(&client, "COPY s (id, a) FROM 's3://opts/inv.txt' ACCEPTINVCHARS AS '^'").await, 2);
+    assert_eq!(rows(&client, "SELECT a FROM s ORDER BY id").await, vec![row(&["fine"]), row(&["ok^^^"])]);
+    // STL_REPLACEMENTS names the rows whose characters were replaced.
+    assert_eq!(
+        rows(&client, "SELECT filename, line_number, colname, raw_line FROM stl_replacements WHERE query = pg_last_copy_id()").await,
+        vec![row(&["s3://opts/inv.txt", "2", "a", "2|ok\u{fffd}\u{fffd}"])]
+    );
     client.batch_execute("TRUNCATE s").await.unwrap();
     assert_eq!(copy(&client, "COPY s FROM 's3://opts/nulls.txt' NULL AS 'nil' NOLOAD").await, 0);
     assert_eq!(rows(&client, "SELECT count(*) FROM s").await, vec![row(&["0"])]);

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use arrow::array::RecordBatch;
 use blueshift_compute::load::reader::{Chunk, ChunkError};
 use blueshift_compute::load::task::{self, ColumnFill, LoadEvent, LoadOutput, LoadTask, QuotesRelay, widen};
-use blueshift_compute::load::{LoadSpec, RowError, parse_chunk};
+use blueshift_compute::load::{LoadSpec, Replacement, RowError, parse_chunk};
 use blueshift_compute::s3::{S3Config, S3Credentials};
 use blueshift_compute::writer::Routing;
 use futures::StreamExt;
@@ -52,11 +52,28 @@ pub struct Rejected {
     pub error: RowError,
 }
 
+/// A row loaded with invalid UTF-8 replaced, located in its file.
+#[derive(Debug, Clone)]
+pub struct Replaced {
+    pub filename: String,
+    pub replacement: Replacement,
+}
+
 #[derive(Debug, Default)]
 pub struct LoadOutcome {
     pub rows: u64,
     /// Rejected rows in file and line order.
     pub rejected: Vec<Rejected>,
+    /// Rows loaded with invalid UTF-8 replaced (the first of each chunk), in file and line order.
+    pub replaced: Vec<Replaced>,
+}
+
+/// What a chunk reported, with its index among the load's chunks; line numbers are the chunk's.
+struct ChunkReport {
+    index: usize,
+    lines: u64,
+    rejected: Vec<RowError>,
+    replaced: Vec<Replacement>,
 }
 
 /// A load in progress, shared by its node workers.
@@ -67,7 +84,7 @@ struct Load<'a> {
     /// One row of the table's DEFAULT values, for the columns the load leaves out.
     defaults: RecordBatch,
     writes: &'a WriteLog,
-    parsed: Mutex<Vec<(usize, u64, Vec<RowError>)>>,
+    parsed: Mutex<Vec<ChunkReport>>,
     rejected: AtomicU64,
     rows: AtomicU64,
     /// Bytes of segment files the nodes stored (for loads the nodes write).
@@ -120,11 +137,9 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
         writes.bytes.fetch_add(load.bytes.load(Ordering::SeqCst), Ordering::SeqCst);
     }
     let mut parsed = std::mem::take(&mut *load.parsed.lock().unwrap());
-    parsed.sort_by_key(|(index, _, _)| *index);
-    Ok(LoadOutcome {
-        rows,
-        rejected: locate(&chunks, parsed),
-    })
+    parsed.sort_by_key(|report| report.index);
+    let (rejected, replaced) = locate(&chunks, parsed);
+    Ok(LoadOutcome { rows, rejected, replaced })
 }
 
 /// Each node's share of the chunks, in chunk order: the chunks, largest first, each to the node
@@ -174,6 +189,14 @@ pub async fn run_in_memory(job: &LoadJob<'_>, data: Vec<u8>, writes: &WriteLog) 
             error,
         })
         .collect();
+    let replaced = parsed
+        .replacements
+        .into_iter()
+        .map(|replacement| Replaced {
+            filename: "stdin".into(),
+            replacement,
+        })
+        .collect();
     if rejected.len() as u64 <= max_errors && !job.no_load {
         let defaults = default_row(&job.table, &job.positions)?;
         let batches: Vec<Result<RecordBatch>> =
@@ -184,21 +207,22 @@ pub async fn run_in_memory(job: &LoadJob<'_>, data: Vec<u8>, writes: &WriteLog) 
     Ok(LoadOutcome {
         rows: parsed.rows,
         rejected,
+        replaced,
     })
 }
 
 /// Turns chunk-relative line numbers into file line numbers: a chunk's lines follow those of the
 /// file's earlier chunks.
-fn locate(chunks: &[Chunk], parsed: Vec<(usize, u64, Vec<RowError>)>) -> Vec<Rejected> {
-    let mut rejected = Vec::new();
+fn locate(chunks: &[Chunk], parsed: Vec<ChunkReport>) -> (Vec<Rejected>, Vec<Replaced>) {
+    let (mut rejected, mut replaced) = (Vec::new(), Vec::new());
     let mut lines_before = 0;
     let mut previous: Option<&Chunk> = None;
-    for (index, lines, errors) in parsed {
-        let chunk = &chunks[index];
+    for report in parsed {
+        let chunk = &chunks[report.index];
         if previous.is_none_or(|p| p.url != chunk.url) {
             lines_before = 0;
         }
-        for mut error in errors {
+        for mut error in report.rejected {
             error.line += lines_before;
             rejected.push(Rejected {
                 filename: chunk.url.to_string(),
@@ -206,10 +230,17 @@ fn locate(chunks: &[Chunk], parsed: Vec<(usize, u64, Vec<RowError>)>) -> Vec<Rej
                 error,
             });
         }
-        lines_before += lines;
+        for mut replacement in report.replaced {
+            replacement.line += lines_before;
+            replaced.push(Replaced {
+                filename: chunk.url.to_string(),
+                replacement,
+            });
+        }
+        lines_before += report.lines;
         previous = Some(chunk);
     }
-    rejected
+    (rejected, replaced)
 }
 
 impl Load<'_> {
@@ -285,12 +316,23 @@ impl Load<'_> {
                         return;
                     }
                 }
-                Ok(LoadEvent::ChunkDone { chunk, rows, lines, rejected }) => {
+                Ok(LoadEvent::ChunkDone {
+                    chunk,
+                    rows,
+                    lines,
+                    rejected,
+                    replaced,
+                }) => {
                     let index = share[chunk];
                     parsed_rows += rows;
                     self.rejected.fetch_add(rejected.len() as u64, Ordering::SeqCst);
                     self.rows.fetch_add(rows, Ordering::SeqCst);
-                    self.parsed.lock().unwrap().push((index, lines, rejected));
+                    self.parsed.lock().unwrap().push(ChunkReport {
+                        index,
+                        lines,
+                        rejected,
+                        replaced,
+                    });
                     job.progress.chunk_done(&self.chunks[index], rows);
                     if self.rejected.load(Ordering::SeqCst) > job.max_errors {
                         self.stop.send_replace(true);

@@ -24,7 +24,7 @@ use crate::catalog::provider::WriteLog;
 use crate::catalog::TableDef;
 use crate::error::{Error, Result, SqlState};
 use crate::session::{Notice, Outcome, StatementContext, StatementResult};
-use crate::system::load_errors::{self, LoadError};
+use crate::system::load_errors::{self, LoadError, ReplacedRow};
 use crate::system::stv_load_state::{LoadProgress, Registration};
 
 pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
@@ -78,8 +78,9 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     finish(ctx, &statement, &table, query, outcome?)
 }
 
-/// Reports a finished load: rejected rows to STL_LOAD_ERRORS, and either the statement's failure
-/// (past MAXERROR) or its row count and INFO messages.
+/// Reports a finished load: rejected rows to STL_LOAD_ERRORS, rows stored with replaced characters
+/// to STL_REPLACEMENTS, and either the statement's failure (past MAXERROR) or its row count and
+/// INFO messages.
 fn finish(
     ctx: &mut StatementContext<'_>,
     statement: &CopyStatement,
@@ -92,6 +93,23 @@ fn finish(
         load_errors::record(&services, stl_row(ctx.session.pid, query, table.oid, rejected));
     }
     let skipped = outcome.rejected.len() as u64;
+    if skipped <= statement.max_errors && !statement.no_load {
+        for replaced in &outcome.replaced {
+            let replacement = &replaced.replacement;
+            load_errors::record_replacement(
+                &services,
+                ReplacedRow {
+                    table_oid: table.oid,
+                    pid: ctx.session.pid,
+                    query,
+                    filename: replaced.filename.clone(),
+                    line_number: replacement.line as i64,
+                    colname: replacement.colname.clone(),
+                    raw_line: replacement.raw_line.clone(),
+                },
+            );
+        }
+    }
     if skipped > statement.max_errors {
         let first = &outcome.rejected[0];
         let e = &first.error;
