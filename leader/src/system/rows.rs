@@ -92,6 +92,12 @@ pub fn text(value: impl Into<String>) -> ScalarValue {
     ScalarValue::Utf8(Some(value.into()))
 }
 
+/// The value of a Redshift char(`n`) column: `value`'s first `n` characters. (Redshift pads such
+/// columns; clients trim the padding, so values are stored unpadded.)
+pub fn char_n(value: &str, n: usize) -> ScalarValue {
+    text(value.chars().take(n).collect::<String>())
+}
+
 pub fn opt_text(value: Option<impl Into<String>>) -> ScalarValue {
     ScalarValue::Utf8(value.map(Into::into))
 }

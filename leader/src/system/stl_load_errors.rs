@@ -3,7 +3,7 @@
 
 use super::pg_catalog::relations::SUPERUSER_ID;
 use super::stl_query::time;
-use crate::system::rows::{BOOL, INT4, INT8, Rows, TEXT, TIMESTAMP, boolean, int, text};
+use crate::system::rows::{BOOL, INT4, INT8, Rows, TEXT, TIMESTAMP, boolean, char_n, int};
 use crate::system::{CatalogTable, SystemContext};
 
 pub struct StlLoadErrors;
@@ -32,9 +32,6 @@ impl CatalogTable for StlLoadErrors {
     ];
 
     fn fill(ctx: &SystemContext<'_>, rows: &mut Rows) {
-        // Redshift pads these char(n) columns; clients trim them, so values are stored as given
-        // but cut to the column widths.
-        let cut = |s: &str, n: usize| text(s.chars().take(n).collect::<String>());
         for (at, e) in ctx.log.load_errors() {
             rows.push(vec![
                 int(SUPERUSER_ID.into()),
@@ -43,16 +40,16 @@ impl CatalogTable for StlLoadErrors {
                 time(Some(at)),
                 int(e.pid.into()),
                 int(e.query),
-                cut(&e.filename, 256),
+                char_n(&e.filename, 256),
                 int(e.line_number),
-                cut(&e.colname, 127),
-                cut(&e.column_type, 10),
-                cut(&e.col_length, 10),
+                char_n(&e.colname, 127),
+                char_n(&e.column_type, 10),
+                char_n(&e.col_length, 10),
                 int(e.position.into()),
-                cut(&e.raw_line, 1024),
-                cut(&e.raw_field_value, 1024),
+                char_n(&e.raw_line, 1024),
+                char_n(&e.raw_field_value, 1024),
                 int(e.err_code.into()),
-                cut(&e.err_reason, 100),
+                char_n(&e.err_reason, 100),
                 boolean(e.is_partial),
                 int(e.start_offset),
             ]);

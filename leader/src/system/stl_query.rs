@@ -4,7 +4,7 @@
 use super::pg_catalog::relations::user_id;
 use super::query_log::QueryRecord;
 use crate::catalog::DATABASE;
-use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, int, text};
+use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, char_n, int, text};
 use crate::system::{CatalogTable, SystemContext};
 use datafusion::common::ScalarValue;
 
@@ -46,7 +46,7 @@ impl CatalogTable for StlQuery {
                 int(q.xid as i64),
                 int(q.pid.into()),
                 text(DATABASE),
-                text(q.text.chars().take(4000).collect::<String>()),
+                char_n(&q.text, 4000),
                 time(Some(q.start)),
                 time(q.end),
                 int(i64::from(q.aborted)),

@@ -4,7 +4,7 @@
 
 use super::pg_catalog::relations::SUPERUSER_ID;
 use super::stl_query::time;
-use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, int, text};
+use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, char_n, int};
 use crate::system::{CatalogTable, SystemContext};
 
 pub struct StlReplacements;
@@ -25,8 +25,6 @@ impl CatalogTable for StlReplacements {
     ];
 
     fn fill(ctx: &SystemContext<'_>, rows: &mut Rows) {
-        // Cut to Redshift's char(n) widths, as STL_LOAD_ERRORS' are.
-        let cut = |s: &str, n: usize| text(s.chars().take(n).collect::<String>());
         for (at, r) in ctx.log.replacements() {
             rows.push(vec![
                 int(SUPERUSER_ID.into()),
@@ -35,10 +33,10 @@ impl CatalogTable for StlReplacements {
                 int(r.table_oid.into()),
                 time(Some(at)),
                 int(r.pid.into()),
-                cut(&r.filename, 256),
+                char_n(&r.filename, 256),
                 int(r.line_number),
-                cut(&r.colname, 127),
-                cut(&r.raw_line, 1024),
+                char_n(&r.colname, 127),
+                char_n(&r.raw_line, 1024),
             ]);
         }
     }

@@ -4,7 +4,7 @@ use super::pg_catalog::relations::user_id;
 use super::query_log::now_micros;
 use super::stl_query::time;
 use crate::catalog::DATABASE;
-use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, int, text};
+use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, char_n, int, text};
 use crate::system::{CatalogTable, SystemContext};
 
 pub struct StvRecents;
@@ -38,7 +38,7 @@ impl CatalogTable for StvRecents {
                 int(q.end.unwrap_or(now) - q.start),
                 text(&q.user),
                 text(DATABASE),
-                text(q.text.chars().take(600).collect::<String>()),
+                char_n(&q.text, 600),
                 int(q.pid.into()),
             ]);
         }

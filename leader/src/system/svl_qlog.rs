@@ -2,7 +2,7 @@
 
 use super::pg_catalog::relations::user_id;
 use super::stl_query::{finished_queries, time};
-use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, NULL, int, text};
+use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, NULL, char_n, int, text};
 use crate::system::{CatalogTable, SystemContext};
 
 pub struct SvlQlog;
@@ -37,7 +37,7 @@ impl CatalogTable for SvlQlog {
                 int(q.end.unwrap_or(q.start) - q.start),
                 int(i64::from(q.aborted)),
                 text(&q.label),
-                text(q.text.chars().take(60).collect::<String>()),
+                char_n(&q.text, 60),
                 NULL,
                 text("0 - Ran on the main cluster"),
                 NULL,

@@ -1,6 +1,6 @@
 //! SVV_EXTERNAL_PARTITIONS: the partitions registered with ALTER TABLE .. ADD PARTITION.
 
-use crate::system::rows::{INT4, Rows, TEXT, int, text};
+use crate::system::rows::{INT4, Rows, TEXT, char_n, int, text};
 use crate::system::{CatalogTable, SystemContext};
 
 /// Redshift shows at most this much of a partition's location.
@@ -32,7 +32,7 @@ impl CatalogTable for SvvExternalPartitions {
                     text(&schema.name),
                     text(&table.name),
                     text(serde_json::to_string(&partition.values).expect("strings serialize")),
-                    text(partition.location.chars().take(LOCATION_CHARS).collect::<String>()),
+                    char_n(&partition.location, LOCATION_CHARS),
                     text(table.input_format()),
                     text(table.output_format()),
                     text(table.serialization_lib()),
