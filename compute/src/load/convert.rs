@@ -122,14 +122,7 @@ impl<'a> Converter<'a> {
     pub fn convert(&self, index: usize, field: Option<&str>, text_nulls: bool, out: &mut Column) -> Result<(), FieldError> {
         let column = &self.spec.columns[index];
         let options = &self.spec.options;
-        let value = match field {
-            None => None,
-            Some(f) if text_nulls && f == options.null_as => None,
-            Some(f) if options.blanks_as_null && f.trim().is_empty() => None,
-            Some("") if !column.kind.is_character() || options.empty_as_null => None,
-            Some(f) => Some(f),
-        };
-        let Some(text) = value else {
+        let Some(text) = self.non_null(index, field, text_nulls) else {
             return null(column, out);
         };
         match self.parse(column.kind, text, out) {
@@ -137,6 +130,18 @@ impl<'a> Converter<'a> {
                 null(column, out)
             }
             converted => converted,
+        }
+    }
+
+    /// `field` for column `index`, or `None` when it stands for NULL (see [`Converter::convert`]).
+    pub fn non_null<'f>(&self, index: usize, field: Option<&'f str>, text_nulls: bool) -> Option<&'f str> {
+        let options = &self.spec.options;
+        match field {
+            None => None,
+            Some(f) if text_nulls && f == options.null_as => None,
+            Some(f) if options.blanks_as_null && f.trim().is_empty() => None,
+            Some("") if !self.spec.columns[index].kind.is_character() || options.empty_as_null => None,
+            Some(f) => Some(f),
         }
     }
 

@@ -156,7 +156,29 @@ pub struct RowError {
     pub raw_field_value: String,
     pub err_code: i32,
     pub err_reason: String,
+    /// The record's fields up to and including the bad one, as parsed, for
+    /// STL_LOADERROR_DETAIL: only for the first [`ERRORS_DETAILED`] rows a chunk rejects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<ParsedField>,
 }
+
+/// A field of a rejected record: its text, and whether it stood for NULL.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ParsedField {
+    pub value: String,
+    pub is_null: bool,
+}
+
+/// The rejected rows a chunk reports the fields of, as Redshift details 20 per slice.
+pub const ERRORS_DETAILED: usize = 20;
+
+/// The rejected rows a chunk reports at all; the rest are only counted. STL_LOAD_ERRORS keeps the
+/// latest 10,000 rows anyway, and this bounds a node's memory when IGNOREALLERRORS lets every
+/// row of a file be rejected.
+pub const ERRORS_REPORTED: usize = 10_000;
+
+/// Redshift's limit on MAXERROR.
+pub const MAXERROR_LIMIT: u64 = 100_000;
 
 /// A row loaded with invalid UTF-8 replaced (ACCEPTINVCHARS), for STL_REPLACEMENTS.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -176,6 +198,9 @@ pub const REPLACEMENTS_LOGGED: usize = 100;
 pub struct ParsedChunk {
     pub batches: Vec<RecordBatch>,
     pub rows: u64,
+    /// How many rows the chunk rejected.
+    pub rejected: u64,
+    /// The first [`ERRORS_REPORTED`] of them.
     pub errors: Vec<RowError>,
     /// The first [`REPLACEMENTS_LOGGED`] rows loaded with invalid UTF-8 replaced.
     pub replacements: Vec<Replacement>,
@@ -185,7 +210,7 @@ pub struct ParsedChunk {
 
 /// Parses `data` (already decompressed; for byte ranges, exactly the range's records); `first`
 /// says whether it starts its file (IGNOREHEADER applies only there).
-/// `max_errors` bounds how many rejected rows are kept: past it the load fails anyway.
+/// Parsing stops once more than `max_errors` rows are rejected: the load fails anyway.
 /// Parquet is read from its store by [`reader`], never from bytes in memory.
 pub fn parse_chunk(spec: &LoadSpec, first: bool, data: &[u8], max_errors: u64) -> Result<ParsedChunk, String> {
     let data = &spec.options.encoding.to_utf8(data, first, spec.options.accept_inv_chars)?;

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::columns::Batcher;
 use super::convert::{Converter, FieldError};
-use super::{Format, LoadSpec, ParsedChunk, REPLACEMENTS_LOGGED, Replacement, RowError};
+use super::{ERRORS_DETAILED, ERRORS_REPORTED, Format, LoadSpec, ParsedChunk, ParsedField, REPLACEMENTS_LOGGED, Replacement, RowError};
 
 /// A text record's fields, however its format holds them, so no format builds a vector of
 /// field slices per record: parsing runs for millions of records per load.
@@ -40,6 +40,14 @@ impl Fields for EndsFields<'_> {
         let start = if index == 0 { 0 } else { self.ends[index - 1] };
         &self.buffer[start..self.ends[index]]
     }
+}
+
+/// Why a record is rejected: the bad field's column, its byte position in the line and its value.
+struct Fault {
+    column: usize,
+    position: usize,
+    value: String,
+    error: FieldError,
 }
 
 pub struct RowSink<'a> {
@@ -85,57 +93,69 @@ impl<'a> RowSink<'a> {
 
     /// Whether more rows were rejected than the load tolerates: parsing can stop.
     pub fn over_limit(&self) -> bool {
-        self.chunk.errors.len() as u64 > self.max_errors
+        self.chunk.rejected > self.max_errors
     }
 
     /// A text record: `fields` are raw bytes, converted with NULL AS and the blank rules.
     pub fn text_row<F: Fields + ?Sized>(&mut self, line: u64, raw: &[u8], fields: &F) {
+        match self.convert_text(fields) {
+            Ok(replaced) => {
+                if let Some(column) = replaced
+                    && self.chunk.replacements.len() < REPLACEMENTS_LOGGED
+                {
+                    self.chunk.replacements.push(Replacement {
+                        line,
+                        colname: self.spec.columns[column].name.clone(),
+                        raw_line: raw_line(raw),
+                    });
+                }
+                self.push();
+            }
+            Err(fault) => {
+                // The fields up to and including the bad one (`None`: missing).
+                let parsed = (0..=fault.column).map(|i| (i < fields.count()).then(|| String::from_utf8_lossy(fields.field(i))));
+                let detail = self.detail(parsed, true);
+                self.reject(line, raw, fault, detail);
+            }
+        }
+    }
+
+    /// Converts a text record's fields into the batch: the first column whose value had bytes
+    /// replaced (ACCEPTINVCHARS), or why the record is rejected.
+    fn convert_text<F: Fields + ?Sized>(&mut self, fields: &F) -> Result<Option<usize>, Fault> {
         let columns = self.spec.columns.len();
-        let reject = |code: i32, reason: &str, column: usize, position: usize, value: &[u8]| (code, reason.to_string(), column, position, String::from_utf8_lossy(value).into_owned());
         let width = |count: usize| -> usize { (0..count).map(|i| fields.field(i).len() + 1).sum() };
-        let rejected = if fields.count() > columns {
-            Some(reject(1202, "Extra column(s) found", columns - 1, width(columns), fields.field(columns)))
-        } else if fields.count() < columns && !self.spec.options.fill_record {
-            Some(reject(1214, "Delimiter not found", fields.count(), width(fields.count()).saturating_sub(1), b""))
-        } else {
-            None
+        let whole = |code: i32, reason: &str, column: usize, position: usize, value: &[u8]| Fault {
+            column,
+            position,
+            value: String::from_utf8_lossy(value).into_owned(),
+            error: FieldError { code, reason: reason.into() },
         };
-        if let Some((code, reason, column, position, value)) = rejected {
-            return self.reject(line, raw, column, position, value, FieldError { code, reason });
+        if fields.count() > columns {
+            return Err(whole(1202, "Extra column(s) found", columns - 1, width(columns), fields.field(columns)));
+        } else if fields.count() < columns && !self.spec.options.fill_record {
+            return Err(whole(1214, "Delimiter not found", fields.count(), width(fields.count()).saturating_sub(1), b""));
         }
         let mut position = 0;
         let mut replaced = None;
         for column in 0..columns {
+            let fault = |value: String, error: FieldError| Fault { column, position, value, error };
             if column >= fields.count() {
                 // FILLRECORD: a missing field is NULL, which a NOT NULL column rejects.
-                if let Err(e) = self.converter.convert(column, None, true, self.batcher.column(column)) {
-                    return self.reject(line, raw, column, position, String::new(), e);
-                }
+                self.converter.convert(column, None, true, self.batcher.column(column)).map_err(|e| fault(String::new(), e))?;
                 continue;
             }
             let bytes = fields.field(column);
-            let text = match self.decode(bytes) {
-                Ok(text) => text,
-                Err(e) => return self.reject(line, raw, column, position, String::from_utf8_lossy(bytes).into_owned(), e),
-            };
+            let text = self.decode(bytes).map_err(|e| fault(String::from_utf8_lossy(bytes).into_owned(), e))?;
             if matches!(text, Cow::Owned(_)) {
                 replaced.get_or_insert(column);
             }
             if let Err(e) = self.converter.convert(column, Some(text.as_ref()), true, self.batcher.column(column)) {
-                return self.reject(line, raw, column, position, text.into_owned(), e);
+                return Err(fault(text.into_owned(), e));
             }
             position += bytes.len() + 1;
         }
-        if let Some(column) = replaced
-            && self.chunk.replacements.len() < REPLACEMENTS_LOGGED
-        {
-            self.chunk.replacements.push(Replacement {
-                line,
-                colname: self.spec.columns[column].name.clone(),
-                raw_line: raw_line(raw),
-            });
-        }
-        self.push();
+        Ok(replaced)
     }
 
     /// A record whose fields are already text (`None`: absent or null).
@@ -143,7 +163,14 @@ impl<'a> RowSink<'a> {
         for (column, field) in fields.iter().enumerate() {
             if let Err(e) = self.converter.convert(column, field.as_deref(), false, self.batcher.column(column)) {
                 let value = field.clone().unwrap_or_default();
-                return self.reject(line, raw.as_bytes(), column, 0, value, e);
+                let detail = self.detail(fields[..=column].iter().map(|f| f.as_deref().map(Cow::Borrowed)), false);
+                let fault = Fault {
+                    column,
+                    position: 0,
+                    value,
+                    error: e,
+                };
+                return self.reject(line, raw.as_bytes(), fault, detail);
             }
         }
         self.push();
@@ -151,7 +178,13 @@ impl<'a> RowSink<'a> {
 
     /// A record that is wrong as a whole (bad JSON, a missing delimiter).
     pub fn bad_record(&mut self, line: u64, raw: &[u8], code: i32, reason: String) {
-        self.reject(line, raw, 0, 0, String::new(), FieldError { code, reason });
+        let fault = Fault {
+            column: 0,
+            position: 0,
+            value: String::new(),
+            error: FieldError { code, reason },
+        };
+        self.reject(line, raw, fault, Vec::new());
     }
 
     /// `bytes` as text: borrowed when they are valid UTF-8, owned when ACCEPTINVCHARS replaced
@@ -186,9 +219,35 @@ impl<'a> RowSink<'a> {
         }
     }
 
-    /// Rejects the record being converted: what it appended to the batch is dropped.
-    fn reject(&mut self, line: u64, raw: &[u8], column: usize, position: usize, value: String, error: FieldError) {
+    /// The fields of a record being rejected, for STL_LOADERROR_DETAIL (`None`: a field the
+    /// record lacks); nothing once the chunk has detailed [`ERRORS_DETAILED`] rows.
+    fn detail<'f>(&self, fields: impl Iterator<Item = Option<Cow<'f, str>>>, text_nulls: bool) -> Vec<ParsedField> {
+        if self.chunk.errors.len() >= ERRORS_DETAILED {
+            return Vec::new();
+        }
+        fields
+            .enumerate()
+            .map(|(column, field)| ParsedField {
+                is_null: self.converter.non_null(column, field.as_deref(), text_nulls).is_none(),
+                value: field.map(Cow::into_owned).unwrap_or_default(),
+            })
+            .collect()
+    }
+
+    /// Rejects the record being converted: what it appended to the batch is dropped. Only the
+    /// first [`ERRORS_REPORTED`] rejected rows are kept; the rest are counted.
+    fn reject(&mut self, line: u64, raw: &[u8], fault: Fault, fields: Vec<ParsedField>) {
         self.batcher.drop_row();
+        self.chunk.rejected += 1;
+        if self.chunk.errors.len() >= ERRORS_REPORTED {
+            return;
+        }
+        let Fault {
+            column,
+            position,
+            value,
+            error,
+        } = fault;
         let target = &self.spec.columns[column.min(self.spec.columns.len() - 1)];
         self.chunk.errors.push(RowError {
             line,
@@ -200,6 +259,7 @@ impl<'a> RowSink<'a> {
             raw_field_value: value,
             err_code: error.code,
             err_reason: error.reason,
+            fields,
         });
     }
 

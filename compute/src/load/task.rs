@@ -134,6 +134,8 @@ pub enum LoadEvent {
         chunk: usize,
         rows: u64,
         lines: u64,
+        /// How many rows the chunk rejected, and the first of them.
+        rejected_rows: u64,
         rejected: Vec<RowError>,
         replaced: Vec<Replacement>,
     },
@@ -305,6 +307,7 @@ impl Serving {
             lines: parsed.lines,
             rejected_json: serde_json::to_string(&parsed.errors).expect("row errors serialize"),
             replaced_json: serde_json::to_string(&parsed.replacements).expect("replacements serialize"),
+            rejected_rows: parsed.rejected,
         }));
     }
 
@@ -386,6 +389,7 @@ fn decode(body: Bytes) -> Result<LoadEvent, ChunkError> {
             chunk: done.chunk as usize,
             rows: done.rows,
             lines: done.lines,
+            rejected_rows: done.rejected_rows,
             rejected: serde_json::from_str(&done.rejected_json).map_err(|e| malformed(&e))?,
             replaced: serde_json::from_str(&done.replaced_json).map_err(|e| malformed(&e))?,
         }),

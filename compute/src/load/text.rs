@@ -300,7 +300,7 @@ fn fixed_width(sink: &mut RowSink<'_>, options: &Options, widths: &[usize], data
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::{ColumnKind, TargetColumn};
+    use crate::load::{ColumnKind, ERRORS_DETAILED, ERRORS_REPORTED, TargetColumn};
 
     fn csv_spec() -> LoadSpec {
         let column = |name: &str, kind| TargetColumn {
@@ -394,6 +394,38 @@ mod tests {
         let batch = &parsed.batches[0];
         assert_eq!(batch.column(0).as_primitive::<Int32Type>().values().to_vec(), vec![5, 7]);
         assert_eq!(batch.column(1).as_string::<i32>().iter().collect::<Vec<_>>(), vec![Some("x"), Some("y")]);
+    }
+
+    /// The first rejected rows carry their fields up to the bad one, as parsed and with NULL
+    /// marked; later rows do not; past the reported rows, rejections are only counted.
+    #[test]
+    fn rejected_rows_carry_their_fields_then_only_a_count() {
+        let field = |value: &str, is_null: bool| crate::load::ParsedField {
+            value: value.into(),
+            is_null,
+        };
+        let parsed = parse(&csv_spec(), true, b"x,a
+,abcdefghijkl
+1
+1,b,c
+", 100).unwrap();
+        let fields: Vec<_> = parsed.errors.iter().map(|e| e.fields.clone()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                vec![field("x", false)],
+                vec![field("", true), field("abcdefghijkl", false)],
+                // One field short: the missing one is NULL.
+                vec![field("1", false), field("", true)],
+                // An extra field: the table's columns only.
+                vec![field("1", false), field("b", false)],
+            ]
+        );
+
+        let bad = "x,a\n".repeat(ERRORS_REPORTED + 5);
+        let parsed = parse(&csv_spec(), true, bad.as_bytes(), u64::MAX).unwrap();
+        assert_eq!((parsed.rejected, parsed.errors.len()), (ERRORS_REPORTED as u64 + 5, ERRORS_REPORTED));
+        assert!(parsed.errors[ERRORS_DETAILED - 1].fields.len() == 1 && parsed.errors[ERRORS_DETAILED].fields.is_empty());
     }
 
     #[test]

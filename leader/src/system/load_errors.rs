@@ -1,13 +1,19 @@
 //! Recording what loads report about rows: COPY calls [`record`] for each row it rejects
-//! (STL_LOAD_ERRORS) and [`record_replacement`] for each row it stored with invalid UTF-8
+//! (STL_LOAD_ERRORS), [`record_detail`] for the fields of the first of them
+//! (STL_LOADERROR_DETAIL), and [`record_replacement`] for each row it stored with invalid UTF-8
 //! replaced (STL_REPLACEMENTS).
 
-pub use super::query_log::{LoadError, ReplacedRow};
+pub use super::query_log::{DetailField, LoadError, LoadErrorDetail, ReplacedRow};
 use crate::catalog::provider::Services;
 
 /// Adds a rejected row to STL_LOAD_ERRORS (bounded like the rest of the query log).
 pub fn record(services: &Services, error: LoadError) {
     services.log.record_load_error(error);
+}
+
+/// Adds the fields of a rejected row to STL_LOADERROR_DETAIL (bounded likewise).
+pub fn record_detail(services: &Services, detail: LoadErrorDetail) {
+    services.log.record_load_error_detail(detail);
 }
 
 /// Adds a row stored with replaced characters to STL_REPLACEMENTS (bounded likewise).

@@ -12,6 +12,7 @@ pub mod pg_catalog;
 pub mod query_log;
 pub mod rows;
 mod stl_load_errors;
+mod stl_loaderror_detail;
 mod stl_query;
 mod stl_replacements;
 mod stv_blocklist;
@@ -224,6 +225,7 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
     tables.push(Arc::new(svv_snapshots::SvvSnapshots));
     tables.push(Arc::new(stv_restore_status::StvRestoreStatus));
     tables.push(table::<stl_replacements::StlReplacements>());
+    tables.push(table::<stl_loaderror_detail::StlLoaderrorDetail>());
     tables
 }
 

@@ -77,6 +77,27 @@ pub struct LoadError {
     pub start_offset: i64,
 }
 
+/// The fields of a row that a load could not store, up to and including the bad one
+/// (STL_LOADERROR_DETAIL, one row per field).
+#[derive(Debug, Clone, Default)]
+pub struct LoadErrorDetail {
+    pub pid: i32,
+    pub query: i64,
+    pub filename: String,
+    pub line_number: i64,
+    pub fields: Vec<DetailField>,
+}
+
+/// A field of a rejected row, with its column.
+#[derive(Debug, Clone, Default)]
+pub struct DetailField {
+    pub colname: String,
+    pub value: String,
+    pub is_null: bool,
+    pub column_type: String,
+    pub col_length: String,
+}
+
 /// A row that a load stored with invalid UTF-8 replaced (STL_REPLACEMENTS).
 #[derive(Debug, Clone, Default)]
 pub struct ReplacedRow {
@@ -96,6 +117,7 @@ struct Inner {
     running: BTreeMap<i32, QueryRecord>,
     sessions: BTreeMap<i32, SessionRecord>,
     load_errors: VecDeque<(i64, LoadError)>,
+    load_error_details: VecDeque<LoadErrorDetail>,
     replacements: VecDeque<(i64, ReplacedRow)>,
     s3_partitions: VecDeque<S3PartitionScan>,
 }
@@ -218,6 +240,14 @@ impl QueryLog {
     /// Load errors with the time they were recorded.
     pub fn load_errors(&self) -> Vec<(i64, LoadError)> {
         self.inner.lock().unwrap().load_errors.iter().cloned().collect()
+    }
+
+    pub fn record_load_error_detail(&self, detail: LoadErrorDetail) {
+        push_bounded(&mut self.inner.lock().unwrap().load_error_details, detail);
+    }
+
+    pub fn load_error_details(&self) -> Vec<LoadErrorDetail> {
+        self.inner.lock().unwrap().load_error_details.iter().cloned().collect()
     }
 
     pub fn record_replacement(&self, row: ReplacedRow) {

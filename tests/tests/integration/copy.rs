@@ -105,6 +105,30 @@ async fn maxerror_stl_load_errors_and_atomic_failure() {
     );
     assert_eq!(errors[1][1..4], [Some("4".into()), Some("s".into()), Some("varchar".into())]);
     assert_eq!(errors[1][6], Some("1204".into()));
+    // STL_LOADERROR_DETAIL: each rejected row's fields up to the bad one, as parsed.
+    let details = rows(
+        &client,
+        "SELECT line_number, field, trim(colname), trim(value), is_null, trim(type), trim(col_length) \
+         FROM stl_loaderror_detail WHERE query = pg_last_copy_id() ORDER BY line_number, field",
+    )
+    .await;
+    let detail = |fields: [&str; 7]| fields.map(|f| Some(f.to_string())).to_vec();
+    assert_eq!(
+        details,
+        vec![
+            detail(["2", "1", "id", "x", "0", "int4", "0"]),
+            detail(["4", "1", "id", "4", "0", "int4", "0"]),
+            detail(["4", "2", "s", "this value is too long", "0", "varchar", "10"]),
+        ]
+    );
+
+    // IGNOREALLERRORS skips every bad row; a MAXERROR above Redshift's limit is capped, with an INFO.
+    client.batch_execute("TRUNCATE m").await.unwrap();
+    assert_eq!(copy(&client, &format!("COPY m FROM 's3://data/bad.txt' {} IGNOREALLERRORS", keys())).await.unwrap(), 3);
+    assert_eq!(rows(&client, "SELECT count(*) FROM stl_load_errors WHERE query = pg_last_copy_id()").await, vec![vec![Some("2".into())]]);
+    notices.lock().unwrap().clear();
+    assert_eq!(copy(&client, &format!("COPY m FROM 's3://data/bad.txt' {} MAXERROR 1000000", keys())).await.unwrap(), 3);
+    assert!(notices.lock().unwrap().iter().any(|n| n.contains("MAXERROR 1000000 is above the limit of 100000")), "{:?}", notices.lock().unwrap());
 
     // TRUNCATECOLUMNS cuts the long value instead.
     client.batch_execute("TRUNCATE m").await.unwrap();

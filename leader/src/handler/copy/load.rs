@@ -62,7 +62,9 @@ pub struct Replaced {
 #[derive(Debug, Default)]
 pub struct LoadOutcome {
     pub rows: u64,
-    /// Rejected rows in file and line order.
+    /// How many rows were rejected.
+    pub skipped: u64,
+    /// Rejected rows in file and line order (each chunk's first ones, when it rejected many).
     pub rejected: Vec<Rejected>,
     /// Rows loaded with invalid UTF-8 replaced (the first of each chunk), in file and line order.
     pub replaced: Vec<Replaced>,
@@ -139,7 +141,12 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
     let mut parsed = std::mem::take(&mut *load.parsed.lock().unwrap());
     parsed.sort_by_key(|report| report.index);
     let (rejected, replaced) = locate(&chunks, parsed);
-    Ok(LoadOutcome { rows, rejected, replaced })
+    Ok(LoadOutcome {
+        rows,
+        skipped: load.rejected.load(Ordering::SeqCst),
+        rejected,
+        replaced,
+    })
 }
 
 /// Each node's share of the chunks, in chunk order: the chunks, largest first, each to the node
@@ -197,7 +204,7 @@ pub async fn run_in_memory(job: &LoadJob<'_>, data: Vec<u8>, writes: &WriteLog) 
             replacement,
         })
         .collect();
-    if rejected.len() as u64 <= max_errors && !job.no_load {
+    if parsed.rejected <= max_errors && !job.no_load {
         let defaults = default_row(&job.table, &job.positions)?;
         let batches: Vec<Result<RecordBatch>> =
             parsed.batches.iter().map(|batch| Ok(widen(batch, &job.positions, &defaults)?)).collect();
@@ -206,6 +213,7 @@ pub async fn run_in_memory(job: &LoadJob<'_>, data: Vec<u8>, writes: &WriteLog) 
     }
     Ok(LoadOutcome {
         rows: parsed.rows,
+        skipped: parsed.rejected,
         rejected,
         replaced,
     })
@@ -320,12 +328,13 @@ impl Load<'_> {
                     chunk,
                     rows,
                     lines,
+                    rejected_rows,
                     rejected,
                     replaced,
                 }) => {
                     let index = share[chunk];
                     parsed_rows += rows;
-                    self.rejected.fetch_add(rejected.len() as u64, Ordering::SeqCst);
+                    self.rejected.fetch_add(rejected_rows, Ordering::SeqCst);
                     self.rows.fetch_add(rows, Ordering::SeqCst);
                     self.parsed.lock().unwrap().push(ChunkReport {
                         index,

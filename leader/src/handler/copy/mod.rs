@@ -24,7 +24,7 @@ use crate::catalog::provider::WriteLog;
 use crate::catalog::TableDef;
 use crate::error::{Error, Result, SqlState};
 use crate::session::{Notice, Outcome, StatementContext, StatementResult};
-use crate::system::load_errors::{self, LoadError, ReplacedRow};
+use crate::system::load_errors::{self, DetailField, LoadError, LoadErrorDetail, ReplacedRow};
 use crate::system::stv_load_state::{LoadProgress, Registration};
 
 pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
@@ -75,24 +75,29 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         None => load::run(&job, chunks, &writes).await,
     };
     ctx.record_writes(&writes);
-    finish(ctx, &statement, &table, query, outcome?)
+    finish(ctx, &statement, &table, &job.spec.columns, query, outcome?)
 }
 
-/// Reports a finished load: rejected rows to STL_LOAD_ERRORS, rows stored with replaced characters
-/// to STL_REPLACEMENTS, and either the statement's failure (past MAXERROR) or its row count and
-/// INFO messages.
+/// Reports a finished load: rejected rows to STL_LOAD_ERRORS and their fields to
+/// STL_LOADERROR_DETAIL, rows stored with replaced characters to STL_REPLACEMENTS, and either the
+/// statement's failure (past MAXERROR) or its row count and INFO messages. `columns` are the
+/// columns the load filled, in file order.
 fn finish(
     ctx: &mut StatementContext<'_>,
     statement: &CopyStatement,
     table: &TableDef,
+    columns: &[TargetColumn],
     query: i64,
     outcome: LoadOutcome,
 ) -> Result<StatementResult> {
     let services = Arc::clone(&ctx.session.server.services);
     for rejected in &outcome.rejected {
         load_errors::record(&services, stl_row(ctx.session.pid, query, table.oid, rejected));
+        if !rejected.error.fields.is_empty() {
+            load_errors::record_detail(&services, detail_row(ctx.session.pid, query, columns, rejected));
+        }
     }
-    let skipped = outcome.rejected.len() as u64;
+    let skipped = outcome.skipped;
     if skipped <= statement.max_errors && !statement.no_load {
         for replaced in &outcome.replaced {
             let replacement = &replaced.replacement;
@@ -140,11 +145,12 @@ fn finish(
         *ctx.txn.row_deltas.entry(table.oid).or_default() += rows as i64;
     }
     *ctx.session.last_copy.lock().unwrap() = Some((query, loaded as i64));
-    let mut notices = vec![Notice::info(if statement.no_load {
+    let mut notices: Vec<Notice> = statement.notices.iter().map(|notice| Notice::info(notice.clone())).collect();
+    notices.push(Notice::info(if statement.no_load {
         format!("Load into table '{}' checked, {rows} record(s) would load (NOLOAD).", table.name)
     } else {
         format!("Load into table '{}' completed, {rows} record(s) loaded successfully.", table.name)
-    })];
+    }));
     if skipped > 0 {
         notices.push(Notice::info(format!(
             "Load into table '{}' completed, {skipped} record(s) could not be loaded.  Check 'stl_load_errors' system table for details.",
@@ -176,6 +182,23 @@ fn stl_row(pid: i32, query: i64, table_oid: u32, rejected: &Rejected) -> LoadErr
         err_reason: e.err_reason.clone(),
         is_partial: false,
         start_offset: rejected.start_offset as i64,
+    }
+}
+
+fn detail_row(pid: i32, query: i64, columns: &[TargetColumn], rejected: &Rejected) -> LoadErrorDetail {
+    let fields = rejected.error.fields.iter().zip(columns).map(|(field, column)| DetailField {
+        colname: column.name.clone(),
+        value: field.value.clone(),
+        is_null: field.is_null,
+        column_type: column.kind.type_name().to_string(),
+        col_length: column.kind.length(),
+    });
+    LoadErrorDetail {
+        pid,
+        query,
+        filename: rejected.filename.clone(),
+        line_number: rejected.error.line as i64,
+        fields: fields.collect(),
     }
 }
 

@@ -3,7 +3,7 @@
 //! sqlparser's COPY covers PostgreSQL's, not Redshift's, so this walks the tokens itself with the
 //! helpers COPY and UNLOAD share ([`crate::sql::options`]).
 
-use blueshift_compute::load::{Compression, JsonMode, Options, TextEncoding};
+use blueshift_compute::load::{Compression, JsonMode, MAXERROR_LIMIT, Options, TextEncoding};
 use blueshift_compute::s3::S3Credentials;
 use sqlparser::ast::{ObjectName, ObjectNamePart};
 use sqlparser::tokenizer::Token;
@@ -44,7 +44,10 @@ pub struct CopyStatement {
     pub format: FormatOption,
     pub compression: Option<Compression>,
     pub options: Options,
+    /// Rows the load may reject and still commit (`u64::MAX` with IGNOREALLERRORS).
     pub max_errors: u64,
+    /// INFO messages about the options, for the client.
+    pub notices: Vec<String>,
     pub no_load: bool,
     pub explicit_ids: bool,
 }
@@ -86,6 +89,7 @@ pub fn parse(sql: &str) -> Result<CopyStatement> {
         compression: None,
         options: Options::default(),
         max_errors: 0,
+        notices: Vec::new(),
         no_load: false,
         explicit_ids: false,
     };
@@ -96,6 +100,16 @@ pub fn parse(sql: &str) -> Result<CopyStatement> {
     }
     if matches!(statement.format, FormatOption::Csv { .. }) && (statement.options.escape || statement.options.remove_quotes) {
         return Err(Error::syntax("CSV cannot be used with ESCAPE or REMOVEQUOTES"));
+    }
+    if given.iter().any(|name| name == "MAXERROR") && given.iter().any(|name| name == "IGNOREALLERRORS") {
+        return Err(Error::syntax("IGNOREALLERRORS cannot be used with MAXERROR"));
+    }
+    if statement.max_errors > MAXERROR_LIMIT && statement.max_errors != u64::MAX {
+        statement.notices.push(format!(
+            "MAXERROR {} is above the limit of {MAXERROR_LIMIT}; {MAXERROR_LIMIT} is used (IGNOREALLERRORS skips every bad row)",
+            statement.max_errors
+        ));
+        statement.max_errors = MAXERROR_LIMIT;
     }
     if statement.format == FormatOption::Parquet
         && let Some(text_option) = given.iter().find(|name| !COLUMNAR_OPTIONS.contains(&name.as_str()))
@@ -191,6 +205,7 @@ fn option(t: &mut Tokens, s: &mut CopyStatement) -> Result<Option<String>> {
         "DATEFORMAT" => o.date_format = Some(t.string("DATEFORMAT")?),
         "TIMEFORMAT" => o.time_format = Some(t.string("TIMEFORMAT")?),
         "MAXERROR" => s.max_errors = t.number("MAXERROR")?,
+        "IGNOREALLERRORS" => s.max_errors = u64::MAX,
         "NOLOAD" => s.no_load = true,
         "EXPLICIT_IDS" => s.explicit_ids = true,
         "COMPUPDATE" | "STATUPDATE" => {
@@ -250,5 +265,20 @@ mod tests {
         assert!(s.options.escape && s.options.remove_quotes);
         assert!(parse("COPY t FROM 's3://b/k' BOGUS").unwrap_err().message.contains("BOGUS"));
         assert!(parse("COPY t FROM 's3://b/k' CSV ESCAPE").is_err());
+    }
+
+    #[test]
+    fn error_limits() {
+        let s = parse("COPY t FROM 's3://b/k' MAXERROR AS 250000").unwrap();
+        assert_eq!(s.max_errors, MAXERROR_LIMIT);
+        assert!(s.notices[0].contains("MAXERROR 250000 is above the limit of 100000"), "{:?}", s.notices);
+        let s = parse("COPY t FROM 's3://b/k' MAXERROR 100000").unwrap();
+        assert_eq!((s.max_errors, s.notices.len()), (MAXERROR_LIMIT, 0));
+        let s = parse("COPY t FROM 's3://b/k' IGNOREALLERRORS").unwrap();
+        assert_eq!((s.max_errors, s.notices.len()), (u64::MAX, 0));
+        let e = parse("COPY t FROM 's3://b/k' IGNOREALLERRORS MAXERROR 5").unwrap_err();
+        assert_eq!(e.message, "IGNOREALLERRORS cannot be used with MAXERROR");
+        let e = parse("COPY t FROM 's3://b/k' PARQUET IGNOREALLERRORS").unwrap_err();
+        assert_eq!(e.message, "IGNOREALLERRORS argument is not supported for PARQUET based COPY");
     }
 }
