@@ -11,6 +11,7 @@ pub mod load_errors;
 pub mod pg_catalog;
 pub mod query_log;
 pub mod rows;
+mod stl_load_commits;
 mod stl_load_errors;
 mod stl_loaderror_detail;
 mod stl_query;
@@ -226,6 +227,7 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
     tables.push(Arc::new(stv_restore_status::StvRestoreStatus));
     tables.push(table::<stl_replacements::StlReplacements>());
     tables.push(table::<stl_loaderror_detail::StlLoaderrorDetail>());
+    tables.push(table::<stl_load_commits::StlLoadCommits>());
     tables
 }
 

@@ -98,6 +98,22 @@ pub struct DetailField {
     pub col_length: String,
 }
 
+/// A file, or byte range of one, that a load stored the rows of (STL_LOAD_COMMITS).
+#[derive(Debug, Clone, Default)]
+pub struct LoadCommit {
+    pub pid: i32,
+    pub query: i64,
+    /// The table loaded (STL_LOAD_COMMITS' name).
+    pub table: String,
+    pub filename: String,
+    pub lines_scanned: i64,
+    /// Rows of the file that were rejected.
+    pub errors: i64,
+    pub file_format: &'static str,
+    pub is_partial: bool,
+    pub start_offset: i64,
+}
+
 /// A row that a load stored with invalid UTF-8 replaced (STL_REPLACEMENTS).
 #[derive(Debug, Clone, Default)]
 pub struct ReplacedRow {
@@ -118,6 +134,7 @@ struct Inner {
     sessions: BTreeMap<i32, SessionRecord>,
     load_errors: VecDeque<(i64, LoadError)>,
     load_error_details: VecDeque<LoadErrorDetail>,
+    load_commits: VecDeque<(i64, LoadCommit)>,
     replacements: VecDeque<(i64, ReplacedRow)>,
     s3_partitions: VecDeque<S3PartitionScan>,
 }
@@ -248,6 +265,15 @@ impl QueryLog {
 
     pub fn load_error_details(&self) -> Vec<LoadErrorDetail> {
         self.inner.lock().unwrap().load_error_details.iter().cloned().collect()
+    }
+
+    pub fn record_load_commit(&self, commit: LoadCommit) {
+        push_bounded(&mut self.inner.lock().unwrap().load_commits, (now_micros(), commit));
+    }
+
+    /// Files loaded, with the time they were recorded.
+    pub fn load_commits(&self) -> Vec<(i64, LoadCommit)> {
+        self.inner.lock().unwrap().load_commits.iter().cloned().collect()
     }
 
     pub fn record_replacement(&self, row: ReplacedRow) {

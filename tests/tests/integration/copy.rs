@@ -46,6 +46,21 @@ async fn csv_and_delimited_text_from_s3() {
         notices.lock().unwrap()
     );
     assert_eq!(rows(&client, "SELECT pg_last_copy_count()").await, vec![vec![Some("3".into())]]);
+    // STL_LOAD_COMMITS names each file loaded, with the records it held.
+    let commits = rows(
+        &client,
+        "SELECT trim(name), trim(filename), lines_scanned, errors, status, trim(file_format), is_partial \
+         FROM stl_load_commits WHERE query = pg_last_copy_id() ORDER BY filename",
+    )
+    .await;
+    let commit = |fields: [&str; 7]| fields.map(|f| Some(f.to_string())).to_vec();
+    assert_eq!(
+        commits,
+        vec![
+            commit(["sales", "s3://data/sales/part-1.csv", "2", "0", "1", "Text", "0"]),
+            commit(["sales", "s3://data/sales/part-2.csv", "1", "0", "1", "Text", "0"]),
+        ]
+    );
 
     // Delimited text: `\N` and empty non-text fields are NULL; EMPTYASNULL and BLANKSASNULL make
     // empty and blank text NULL; IGNOREBLANKLINES skips the blank line.
@@ -262,5 +277,12 @@ async fn copy_from_stdin_and_psql_copy() {
     assert_eq!(
         rows(&client, "SELECT filename, line_number, err_code FROM stl_load_errors WHERE filename = 'stdin'").await,
         vec![vec![Some("stdin".into()), Some("3".into()), Some("1207".into())]]
+    );
+    assert_eq!(
+        rows(&client, "SELECT trim(filename), lines_scanned, errors FROM stl_load_commits WHERE filename = 'stdin' ORDER BY curtime").await,
+        vec![
+            vec![Some("stdin".into()), Some("3".into()), Some("0".into())],
+            vec![Some("stdin".into()), Some("3".into()), Some("1".into())],
+        ]
     );
 }

@@ -277,6 +277,18 @@ async fn large_files_are_split_across_nodes() {
         let n: u64 = slice[1].as_deref().unwrap().parse().unwrap();
         assert!(n > i / 8, "rows spread over slices: {per_slice:?}");
     }
+    // STL_LOAD_COMMITS has a row per range, which together scanned every record.
+    assert_eq!(
+        rows(&client, "SELECT trim(filename), is_partial, start_offset, lines_scanned FROM stl_load_commits WHERE query = pg_last_copy_id() ORDER BY start_offset").await
+            .iter()
+            .map(|r| r[..3].to_vec())
+            .collect::<Vec<_>>(),
+        vec![row(&["s3://big/lines.txt", "1", "0"]), row(&["s3://big/lines.txt", "1", "33554432"])]
+    );
+    assert_eq!(
+        rows(&client, "SELECT sum(lines_scanned) FROM stl_load_commits WHERE query = pg_last_copy_id()").await,
+        vec![row(&[&i.to_string()])]
+    );
 
     // A CSV file's two ranges go to the two nodes as well. Its quoted fields hold newlines and
     // quotes, and the second range starts inside one, before a newline and a line that looks like
@@ -314,8 +326,8 @@ async fn large_files_are_split_across_nodes() {
     assert_eq!(rows(&client, &format!("SELECT id FROM quoted WHERE note = '{trap}'")).await, vec![row(&[&opening[..opening.len() - 2]])]);
     // The rejected line is numbered in the whole file, past the other node's range.
     assert_eq!(
-        rows(&client, "SELECT line_number, colname FROM stl_load_errors WHERE query = pg_last_copy_id()").await,
-        vec![row(&[&bad_line.to_string(), "id"])]
+        rows(&client, "SELECT line_number, colname, is_partial, start_offset FROM stl_load_errors WHERE query = pg_last_copy_id()").await,
+        vec![row(&[&bad_line.to_string(), "id", "t", &split.to_string()])]
     );
 }
 

@@ -44,19 +44,56 @@ pub struct LoadJob<'a> {
     pub progress: Arc<LoadProgress>,
 }
 
+/// The file, or byte range of a file, that rows came from, as the STL tables name it.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub filename: String,
+    /// Whether the rows came from a byte range of the file.
+    pub is_partial: bool,
+    /// Where that range starts (0 for a whole file).
+    pub start_offset: u64,
+}
+
+impl Origin {
+    fn of(chunk: &Chunk) -> Origin {
+        Origin {
+            filename: chunk.url.to_string(),
+            is_partial: chunk.range.is_some(),
+            start_offset: chunk.start_offset(),
+        }
+    }
+
+    /// COPY FROM STDIN's data, loaded as one file.
+    fn stdin() -> Origin {
+        Origin {
+            filename: "stdin".into(),
+            is_partial: false,
+            start_offset: 0,
+        }
+    }
+}
+
 /// A rejected row, located in its file.
 #[derive(Debug, Clone)]
 pub struct Rejected {
-    pub filename: String,
-    pub start_offset: u64,
+    pub origin: Origin,
     pub error: RowError,
 }
 
 /// A row loaded with invalid UTF-8 replaced, located in its file.
 #[derive(Debug, Clone)]
 pub struct Replaced {
-    pub filename: String,
+    pub origin: Origin,
     pub replacement: Replacement,
+}
+
+/// A file, or byte range of one, that the load read to its end.
+#[derive(Debug, Clone)]
+pub struct Scanned {
+    pub origin: Origin,
+    /// Records read: the rows loaded and the rows rejected.
+    pub records: u64,
+    pub rejected: u64,
 }
 
 #[derive(Debug, Default)]
@@ -68,12 +105,16 @@ pub struct LoadOutcome {
     pub rejected: Vec<Rejected>,
     /// Rows loaded with invalid UTF-8 replaced (the first of each chunk), in file and line order.
     pub replaced: Vec<Replaced>,
+    /// The chunks read, in file order.
+    pub scanned: Vec<Scanned>,
 }
 
 /// What a chunk reported, with its index among the load's chunks; line numbers are the chunk's.
 struct ChunkReport {
     index: usize,
+    rows: u64,
     lines: u64,
+    rejected_rows: u64,
     rejected: Vec<RowError>,
     replaced: Vec<Replacement>,
 }
@@ -140,13 +181,13 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
     }
     let mut parsed = std::mem::take(&mut *load.parsed.lock().unwrap());
     parsed.sort_by_key(|report| report.index);
-    let (rejected, replaced) = locate(&chunks, parsed);
-    Ok(LoadOutcome {
+    let mut outcome = LoadOutcome {
         rows,
         skipped: load.rejected.load(Ordering::SeqCst),
-        rejected,
-        replaced,
-    })
+        ..LoadOutcome::default()
+    };
+    locate(&chunks, parsed, &mut outcome);
+    Ok(outcome)
 }
 
 /// Each node's share of the chunks, in chunk order: the chunks, largest first, each to the node
@@ -187,23 +228,20 @@ pub async fn run_in_memory(job: &LoadJob<'_>, data: Vec<u8>, writes: &WriteLog) 
         .await
         .map_err(|e| Error::internal(e.to_string()))?
         .map_err(|e| Error::new(SqlState::DataException, e))?;
-    let rejected: Vec<Rejected> = parsed
-        .errors
-        .into_iter()
-        .map(|error| Rejected {
-            filename: "stdin".into(),
-            start_offset: 0,
-            error,
-        })
-        .collect();
+    let rejected = parsed.errors.into_iter().map(|error| Rejected { origin: Origin::stdin(), error }).collect();
     let replaced = parsed
         .replacements
         .into_iter()
         .map(|replacement| Replaced {
-            filename: "stdin".into(),
+            origin: Origin::stdin(),
             replacement,
         })
         .collect();
+    let scanned = Scanned {
+        origin: Origin::stdin(),
+        records: parsed.rows + parsed.rejected,
+        rejected: parsed.rejected,
+    };
     if parsed.rejected <= max_errors && !job.no_load {
         let defaults = default_row(&job.table, &job.positions)?;
         let batches: Vec<Result<RecordBatch>> =
@@ -216,13 +254,13 @@ pub async fn run_in_memory(job: &LoadJob<'_>, data: Vec<u8>, writes: &WriteLog) 
         skipped: parsed.rejected,
         rejected,
         replaced,
+        scanned: vec![scanned],
     })
 }
 
-/// Turns chunk-relative line numbers into file line numbers: a chunk's lines follow those of the
-/// file's earlier chunks.
-fn locate(chunks: &[Chunk], parsed: Vec<ChunkReport>) -> (Vec<Rejected>, Vec<Replaced>) {
-    let (mut rejected, mut replaced) = (Vec::new(), Vec::new());
+/// Adds the chunks' reports to `outcome`, in chunk order, turning chunk-relative line numbers
+/// into file line numbers: a chunk's lines follow those of the file's earlier chunks.
+fn locate(chunks: &[Chunk], parsed: Vec<ChunkReport>, outcome: &mut LoadOutcome) {
     let mut lines_before = 0;
     let mut previous: Option<&Chunk> = None;
     for report in parsed {
@@ -230,25 +268,29 @@ fn locate(chunks: &[Chunk], parsed: Vec<ChunkReport>) -> (Vec<Rejected>, Vec<Rep
         if previous.is_none_or(|p| p.url != chunk.url) {
             lines_before = 0;
         }
+        let origin = Origin::of(chunk);
         for mut error in report.rejected {
             error.line += lines_before;
-            rejected.push(Rejected {
-                filename: chunk.url.to_string(),
-                start_offset: chunk.start_offset(),
+            outcome.rejected.push(Rejected {
+                origin: origin.clone(),
                 error,
             });
         }
         for mut replacement in report.replaced {
             replacement.line += lines_before;
-            replaced.push(Replaced {
-                filename: chunk.url.to_string(),
+            outcome.replaced.push(Replaced {
+                origin: origin.clone(),
                 replacement,
             });
         }
+        outcome.scanned.push(Scanned {
+            origin,
+            records: report.rows + report.rejected_rows,
+            rejected: report.rejected_rows,
+        });
         lines_before += report.lines;
         previous = Some(chunk);
     }
-    (rejected, replaced)
 }
 
 impl Load<'_> {
@@ -338,7 +380,9 @@ impl Load<'_> {
                     self.rows.fetch_add(rows, Ordering::SeqCst);
                     self.parsed.lock().unwrap().push(ChunkReport {
                         index,
+                        rows,
                         lines,
+                        rejected_rows,
                         rejected,
                         replaced,
                     });

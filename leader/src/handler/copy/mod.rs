@@ -24,7 +24,7 @@ use crate::catalog::provider::WriteLog;
 use crate::catalog::TableDef;
 use crate::error::{Error, Result, SqlState};
 use crate::session::{Notice, Outcome, StatementContext, StatementResult};
-use crate::system::load_errors::{self, DetailField, LoadError, LoadErrorDetail, ReplacedRow};
+use crate::system::load_errors::{self, DetailField, LoadCommit, LoadError, LoadErrorDetail, ReplacedRow};
 use crate::system::stv_load_state::{LoadProgress, Registration};
 
 pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
@@ -79,7 +79,8 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
 }
 
 /// Reports a finished load: rejected rows to STL_LOAD_ERRORS and their fields to
-/// STL_LOADERROR_DETAIL, rows stored with replaced characters to STL_REPLACEMENTS, and either the
+/// STL_LOADERROR_DETAIL, the files loaded to STL_LOAD_COMMITS and rows stored with replaced
+/// characters to STL_REPLACEMENTS (when the load stores its rows), and either the
 /// statement's failure (past MAXERROR) or its row count and INFO messages. `columns` are the
 /// columns the load filled, in file order.
 fn finish(
@@ -99,6 +100,22 @@ fn finish(
     }
     let skipped = outcome.skipped;
     if skipped <= statement.max_errors && !statement.no_load {
+        for scanned in &outcome.scanned {
+            load_errors::record_commit(
+                &services,
+                LoadCommit {
+                    pid: ctx.session.pid,
+                    query,
+                    table: table.name.clone(),
+                    filename: scanned.origin.filename.clone(),
+                    lines_scanned: scanned.records as i64,
+                    errors: scanned.rejected as i64,
+                    file_format: file_format(&statement.format),
+                    is_partial: scanned.origin.is_partial,
+                    start_offset: scanned.origin.start_offset as i64,
+                },
+            );
+        }
         for replaced in &outcome.replaced {
             let replacement = &replaced.replacement;
             load_errors::record_replacement(
@@ -107,7 +124,7 @@ fn finish(
                     table_oid: table.oid,
                     pid: ctx.session.pid,
                     query,
-                    filename: replaced.filename.clone(),
+                    filename: replaced.origin.filename.clone(),
                     line_number: replacement.line as i64,
                     colname: replacement.colname.clone(),
                     raw_line: replacement.raw_line.clone(),
@@ -128,7 +145,7 @@ fn finish(
                 } else {
                     format!("more than MAXERROR {} rows were rejected; the first", statement.max_errors)
                 },
-                first.filename,
+                first.origin.filename,
                 e.line,
                 e.colname,
                 e.column_type,
@@ -170,7 +187,7 @@ fn stl_row(pid: i32, query: i64, table_oid: u32, rejected: &Rejected) -> LoadErr
         table_oid,
         pid,
         query,
-        filename: rejected.filename.clone(),
+        filename: rejected.origin.filename.clone(),
         line_number: e.line as i64,
         colname: e.colname.clone(),
         column_type: e.column_type.clone(),
@@ -180,8 +197,17 @@ fn stl_row(pid: i32, query: i64, table_oid: u32, rejected: &Rejected) -> LoadErr
         raw_field_value: e.raw_field_value.clone(),
         err_code: e.err_code,
         err_reason: e.err_reason.clone(),
-        is_partial: false,
-        start_offset: rejected.start_offset as i64,
+        is_partial: rejected.origin.is_partial,
+        start_offset: rejected.origin.start_offset as i64,
+    }
+}
+
+/// STL_LOAD_COMMITS' name for a format.
+fn file_format(format: &FormatOption) -> &'static str {
+    match format {
+        FormatOption::Json(_) => "JSON",
+        FormatOption::Parquet => "Parquet",
+        FormatOption::Delimited | FormatOption::Csv { .. } | FormatOption::FixedWidth(_) => "Text",
     }
 }
 
@@ -196,7 +222,7 @@ fn detail_row(pid: i32, query: i64, columns: &[TargetColumn], rejected: &Rejecte
     LoadErrorDetail {
         pid,
         query,
-        filename: rejected.filename.clone(),
+        filename: rejected.origin.filename.clone(),
         line_number: rejected.error.line as i64,
         fields: fields.collect(),
     }
