@@ -26,6 +26,8 @@ mod stv_tbl_perm;
 mod svl_qlog;
 pub mod svl_s3partition;
 mod svl_statementtext;
+mod sys_load_error_detail;
+mod sys_load_history;
 mod svv_columns;
 mod svv_external_columns;
 mod svv_external_partitions;
@@ -228,6 +230,8 @@ pub fn system_tables() -> Vec<Arc<dyn SystemTable>> {
     tables.push(table::<stl_replacements::StlReplacements>());
     tables.push(table::<stl_loaderror_detail::StlLoaderrorDetail>());
     tables.push(table::<stl_load_commits::StlLoadCommits>());
+    tables.push(table::<sys_load_history::SysLoadHistory>());
+    tables.push(table::<sys_load_error_detail::SysLoadErrorDetail>());
     tables
 }
 

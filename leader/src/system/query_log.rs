@@ -63,6 +63,8 @@ pub struct LoadError {
     pub table_oid: u32,
     pub pid: i32,
     pub query: i64,
+    /// The load's transaction.
+    pub xid: u64,
     pub filename: String,
     pub line_number: i64,
     pub colname: String,
@@ -114,6 +116,15 @@ pub struct LoadCommit {
     pub start_offset: i64,
 }
 
+/// A COPY that ended (SYS_LOAD_HISTORY): its counters, when it ended, and the rows it stored if
+/// it completed (`None`: aborted).
+#[derive(Debug, Clone)]
+pub struct FinishedLoad {
+    pub progress: std::sync::Arc<super::stv_load_state::LoadProgress>,
+    pub end: i64,
+    pub loaded: Option<u64>,
+}
+
 /// A row that a load stored with invalid UTF-8 replaced (STL_REPLACEMENTS).
 #[derive(Debug, Clone, Default)]
 pub struct ReplacedRow {
@@ -135,6 +146,7 @@ struct Inner {
     load_errors: VecDeque<(i64, LoadError)>,
     load_error_details: VecDeque<LoadErrorDetail>,
     load_commits: VecDeque<(i64, LoadCommit)>,
+    finished_loads: VecDeque<FinishedLoad>,
     replacements: VecDeque<(i64, ReplacedRow)>,
     s3_partitions: VecDeque<S3PartitionScan>,
 }
@@ -274,6 +286,15 @@ impl QueryLog {
     /// Files loaded, with the time they were recorded.
     pub fn load_commits(&self) -> Vec<(i64, LoadCommit)> {
         self.inner.lock().unwrap().load_commits.iter().cloned().collect()
+    }
+
+    pub fn record_load(&self, load: FinishedLoad) {
+        push_bounded(&mut self.inner.lock().unwrap().finished_loads, load);
+    }
+
+    /// Loads that ended, oldest first.
+    pub fn finished_loads(&self) -> Vec<FinishedLoad> {
+        self.inner.lock().unwrap().finished_loads.iter().cloned().collect()
     }
 
     pub fn record_replacement(&self, row: ReplacedRow) {

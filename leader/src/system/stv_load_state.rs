@@ -1,23 +1,35 @@
 //! STV_LOAD_STATE: the progress of running COPY statements — files and bytes done out of the
 //! total, and rows parsed so far — so a long load can be watched from another session. A load
-//! registers its [`LoadProgress`] for as long as it runs.
+//! registers its [`LoadProgress`] for as long as it runs; when it ends, its [`Registration`]
+//! moves it to the query log's finished loads (SYS_LOAD_HISTORY).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use blueshift_compute::load::reader::Chunk;
 
-use super::query_log::now_micros;
+use super::query_log::{FinishedLoad, QueryLog, now_micros};
 use super::stl_query::time;
 use crate::system::rows::{INT4, INT8, Rows, TEXT, TIMESTAMP, int, text};
 use crate::system::{CatalogTable, SystemContext};
 
-/// One running load's counters.
-#[derive(Debug)]
-pub struct LoadProgress {
+/// What a load is.
+#[derive(Debug, Clone)]
+pub struct LoadInfo {
     pub query: i64,
     pub pid: i32,
+    pub xid: u64,
     pub table: String,
+    /// The FROM location (`stdin` for COPY FROM STDIN).
+    pub data_source: String,
+    /// SYS_LOAD_HISTORY's name for the format: csv, txt, json or parquet.
+    pub file_format: &'static str,
+}
+
+/// One load's counters.
+#[derive(Debug)]
+pub struct LoadProgress {
+    pub info: LoadInfo,
     pub start: i64,
     pub files_total: u64,
     pub bytes_total: u64,
@@ -26,10 +38,12 @@ pub struct LoadProgress {
     files_done: AtomicU64,
     bytes_done: AtomicU64,
     rows: AtomicU64,
+    rejected: AtomicU64,
 }
 
 impl LoadProgress {
-    pub fn new(query: i64, pid: i32, table: &str, chunks: &[Chunk]) -> LoadProgress {
+    /// A load of `chunks`, or, with none, of `stdin_bytes` sent by the client.
+    pub fn new(info: LoadInfo, chunks: &[Chunk], stdin_bytes: Option<u64>) -> LoadProgress {
         let mut per_file = std::collections::HashMap::new();
         let mut bytes_total = 0;
         for chunk in chunks {
@@ -41,20 +55,27 @@ impl LoadProgress {
             *left += 1;
         }
         LoadProgress {
-            query,
-            pid,
-            table: table.to_string(),
+            info,
             start: now_micros(),
-            files_total: per_file.len() as u64,
-            bytes_total,
+            files_total: per_file.len() as u64 + u64::from(stdin_bytes.is_some()),
+            bytes_total: bytes_total + stdin_bytes.unwrap_or(0),
             chunks: std::sync::Mutex::new(per_file),
             files_done: AtomicU64::new(0),
             bytes_done: AtomicU64::new(0),
             rows: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
         }
     }
 
-    pub fn chunk_done(&self, chunk: &Chunk, rows: u64) {
+    /// The client's data (COPY FROM STDIN) is parsed.
+    pub fn stdin_done(&self, rows: u64, rejected: u64) {
+        self.files_done.store(1, Ordering::SeqCst);
+        self.bytes_done.store(self.bytes_total, Ordering::SeqCst);
+        self.rows.store(rows, Ordering::SeqCst);
+        self.rejected.store(rejected, Ordering::SeqCst);
+    }
+
+    pub fn chunk_done(&self, chunk: &Chunk, rows: u64, rejected: u64) {
         let mut chunks = self.chunks.lock().unwrap();
         let Some((all, left)) = chunks.get_mut(&chunk.url.to_string()) else {
             return;
@@ -67,33 +88,63 @@ impl LoadProgress {
         };
         self.bytes_done.fetch_add(bytes, Ordering::SeqCst);
         self.rows.fetch_add(rows, Ordering::SeqCst);
+        self.rejected.fetch_add(rejected, Ordering::SeqCst);
         *left -= 1;
         if *left == 0 {
             self.files_done.fetch_add(1, Ordering::SeqCst);
         }
     }
+
+    pub fn files_done(&self) -> u64 {
+        self.files_done.load(Ordering::SeqCst)
+    }
+
+    pub fn bytes_done(&self) -> u64 {
+        self.bytes_done.load(Ordering::SeqCst)
+    }
+
+    /// Rows parsed without error so far.
+    pub fn rows(&self) -> u64 {
+        self.rows.load(Ordering::SeqCst)
+    }
+
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::SeqCst)
+    }
 }
 
-/// Keeps a load listed in STV_LOAD_STATE while it runs.
+/// Keeps a load listed in STV_LOAD_STATE while it runs, and records it as finished when dropped:
+/// completed if [`Registration::completed`] was called, aborted otherwise.
 pub struct Registration {
-    log: Arc<super::query_log::QueryLog>,
-    query: i64,
+    log: Arc<QueryLog>,
+    progress: Arc<LoadProgress>,
+    loaded: Option<u64>,
 }
 
 impl Registration {
-    pub fn new(log: &Arc<super::query_log::QueryLog>, progress: Arc<LoadProgress>) -> Registration {
-        let query = progress.query;
-        log.loads.lock().unwrap().insert(query, progress);
+    pub fn new(log: &Arc<QueryLog>, progress: Arc<LoadProgress>) -> Registration {
+        log.loads.lock().unwrap().insert(progress.info.query, Arc::clone(&progress));
         Registration {
             log: Arc::clone(log),
-            query,
+            progress,
+            loaded: None,
         }
+    }
+
+    /// The load succeeded, storing `rows` rows (0 for NOLOAD).
+    pub fn completed(&mut self, rows: u64) {
+        self.loaded = Some(rows);
     }
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        self.log.loads.lock().unwrap().remove(&self.query);
+        self.log.loads.lock().unwrap().remove(&self.progress.info.query);
+        self.log.record_load(FinishedLoad {
+            progress: Arc::clone(&self.progress),
+            end: now_micros(),
+            loaded: self.loaded,
+        });
     }
 }
 
@@ -117,18 +168,18 @@ impl CatalogTable for StvLoadState {
     fn fill(ctx: &SystemContext<'_>, rows: &mut Rows) {
         let loads: Vec<Arc<LoadProgress>> = ctx.log.loads.lock().unwrap().values().cloned().collect();
         for load in loads {
-            let bytes_done = load.bytes_done.load(Ordering::SeqCst);
+            let bytes_done = load.bytes_done();
             let pct = (bytes_done * 100).checked_div(load.bytes_total).unwrap_or(0);
             rows.push(vec![
-                int(load.query),
-                int(load.pid.into()),
+                int(load.info.query),
+                int(load.info.pid.into()),
                 time(Some(load.start)),
-                text(&load.table),
-                int(load.files_done.load(Ordering::SeqCst) as i64),
+                text(&load.info.table),
+                int(load.files_done() as i64),
                 int(load.files_total as i64),
                 int(bytes_done as i64),
                 int(load.bytes_total as i64),
-                int(load.rows.load(Ordering::SeqCst) as i64),
+                int(load.rows() as i64),
                 int(pct as i64),
             ]);
         }

@@ -137,6 +137,34 @@ async fn maxerror_stl_load_errors_and_atomic_failure() {
         ]
     );
 
+    // SYS_LOAD_HISTORY has both loads, the first aborted; SYS_LOAD_ERROR_DETAIL the second's errors.
+    let history = rows(
+        &client,
+        "SELECT status, loaded_rows, error_count, file_format, data_source, source_file_count, file_count_scanned, duration > 0 \
+         FROM sys_load_history WHERE table_name = 'm' ORDER BY query_id",
+    )
+    .await;
+    let load = |fields: [&str; 8]| fields.map(|f| Some(f.to_string())).to_vec();
+    assert_eq!(
+        history,
+        vec![
+            load(["aborted", "0", "1", "txt", "s3://data/bad.txt", "1", "1", "t"]),
+            load(["completed", "3", "2", "txt", "s3://data/bad.txt", "1", "1", "t"]),
+        ]
+    );
+    assert_eq!(
+        rows(
+            &client,
+            "SELECT line_number, trim(column_name), error_code, transaction_id > 0, database_name FROM sys_load_error_detail \
+             WHERE query_id = pg_last_copy_id() ORDER BY line_number",
+        )
+        .await,
+        vec![
+            vec![Some("2".into()), Some("id".into()), Some("1207".into()), Some("t".into()), Some("dev".into())],
+            vec![Some("4".into()), Some("s".into()), Some("1204".into()), Some("t".into()), Some("dev".into())],
+        ]
+    );
+
     // IGNOREALLERRORS skips every bad row; a MAXERROR above Redshift's limit is capped, with an INFO.
     client.batch_execute("TRUNCATE m").await.unwrap();
     assert_eq!(copy(&client, &format!("COPY m FROM 's3://data/bad.txt' {} IGNOREALLERRORS", keys())).await.unwrap(), 3);

@@ -165,6 +165,7 @@ async fn a_compute_node_dying_mid_copy_fails_it_naming_the_node_and_loads_nothin
         assert!(Instant::now() < deadline, "the load never showed progress");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    assert_eq!(count(&watcher, "SELECT count(*) FROM sys_load_history WHERE status = 'running' AND table_name = 't'").await, 1);
     cluster.compute[1].kill();
     let error = tokio::time::timeout(Duration::from_secs(20), copying)
         .await
@@ -191,4 +192,5 @@ async fn a_compute_node_dying_mid_copy_fails_it_naming_the_node_and_loads_nothin
     };
     assert_eq!(rows, 1);
     assert_eq!(count(&watcher, "SELECT count(*) FROM stv_load_state").await, 0);
+    assert_eq!(count(&watcher, "SELECT count(*) FROM sys_load_history WHERE status = 'aborted' AND loaded_rows = 0").await, 1);
 }

@@ -237,6 +237,7 @@ pub async fn run_in_memory(job: &LoadJob<'_>, data: Vec<u8>, writes: &WriteLog) 
             replacement,
         })
         .collect();
+    job.progress.stdin_done(parsed.rows, parsed.rejected);
     let scanned = Scanned {
         origin: Origin::stdin(),
         records: parsed.rows + parsed.rejected,
@@ -386,7 +387,7 @@ impl Load<'_> {
                         rejected,
                         replaced,
                     });
-                    job.progress.chunk_done(&self.chunks[index], rows);
+                    job.progress.chunk_done(&self.chunks[index], rows, rejected_rows);
                     if self.rejected.load(Ordering::SeqCst) > job.max_errors {
                         self.stop.send_replace(true);
                         return;

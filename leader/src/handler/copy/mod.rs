@@ -25,7 +25,7 @@ use crate::catalog::TableDef;
 use crate::error::{Error, Result, SqlState};
 use crate::session::{Notice, Outcome, StatementContext, StatementResult};
 use crate::system::load_errors::{self, DetailField, LoadCommit, LoadError, LoadErrorDetail, ReplacedRow};
-use crate::system::stv_load_state::{LoadProgress, Registration};
+use crate::system::stv_load_state::{LoadInfo, LoadProgress, Registration};
 
 pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     let statement = options::parse(&ctx.statement.text)?;
@@ -54,8 +54,19 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         },
     };
     let query = services.log.running_query(ctx.session.pid).unwrap_or_default();
-    let progress = Arc::new(LoadProgress::new(query, ctx.session.pid, &relation, &chunks));
-    let _registration = Registration::new(&services.log, Arc::clone(&progress));
+    let info = LoadInfo {
+        query,
+        pid: ctx.session.pid,
+        xid: ctx.txn.xid,
+        table: relation.clone(),
+        data_source: match &statement.source {
+            Source::S3(location) => location.clone(),
+            Source::Stdin => "stdin".into(),
+        },
+        file_format: history_format(&statement.format),
+    };
+    let progress = Arc::new(LoadProgress::new(info, &chunks, stdin.as_ref().map(|data| data.len() as u64)));
+    let mut registration = Registration::new(&services.log, Arc::clone(&progress));
     let writes = WriteLog::default();
     let job = LoadJob {
         services: &services,
@@ -75,7 +86,11 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         None => load::run(&job, chunks, &writes).await,
     };
     ctx.record_writes(&writes);
-    finish(ctx, &statement, &table, &job.spec.columns, query, outcome?)
+    let outcome = outcome?;
+    let loaded = if statement.no_load { 0 } else { outcome.rows };
+    let result = finish(ctx, &statement, &table, &job.spec.columns, query, outcome)?;
+    registration.completed(loaded);
+    Ok(result)
 }
 
 /// Reports a finished load: rejected rows to STL_LOAD_ERRORS and their fields to
@@ -93,7 +108,7 @@ fn finish(
 ) -> Result<StatementResult> {
     let services = Arc::clone(&ctx.session.server.services);
     for rejected in &outcome.rejected {
-        load_errors::record(&services, stl_row(ctx.session.pid, query, table.oid, rejected));
+        load_errors::record(&services, stl_row(ctx.session.pid, query, ctx.txn.xid, table.oid, rejected));
         if !rejected.error.fields.is_empty() {
             load_errors::record_detail(&services, detail_row(ctx.session.pid, query, columns, rejected));
         }
@@ -180,13 +195,14 @@ fn finish(
     })
 }
 
-fn stl_row(pid: i32, query: i64, table_oid: u32, rejected: &Rejected) -> LoadError {
+fn stl_row(pid: i32, query: i64, xid: u64, table_oid: u32, rejected: &Rejected) -> LoadError {
     let e = &rejected.error;
     LoadError {
         slice: 0,
         table_oid,
         pid,
         query,
+        xid,
         filename: rejected.origin.filename.clone(),
         line_number: e.line as i64,
         colname: e.colname.clone(),
@@ -199,6 +215,16 @@ fn stl_row(pid: i32, query: i64, table_oid: u32, rejected: &Rejected) -> LoadErr
         err_reason: e.err_reason.clone(),
         is_partial: rejected.origin.is_partial,
         start_offset: rejected.origin.start_offset as i64,
+    }
+}
+
+/// SYS_LOAD_HISTORY's name for a format.
+fn history_format(format: &FormatOption) -> &'static str {
+    match format {
+        FormatOption::Csv { .. } => "csv",
+        FormatOption::Json(_) => "json",
+        FormatOption::Parquet => "parquet",
+        FormatOption::Delimited | FormatOption::FixedWidth(_) => "txt",
     }
 }
 
