@@ -3,13 +3,14 @@
 //! The statement is parsed by [`options`], its files found and cut into chunks by [`source`], and
 //! the chunks loaded in parallel by [`load`] inside the statement's transaction, so a COPY is
 //! atomic: if it fails, or rejects more rows than MAXERROR allows, nothing it wrote is
-//! committed. Rejected rows go to STL_LOAD_ERRORS, and the error itself names the first bad file,
-//! line, column and reason, rather than only pointing at that table. COPY FROM STDIN ([`stdin`])
-//! loads the client's data the same way, as one file.
+//! committed. Rejected rows go to STL_LOAD_ERRORS ([`report`] says what goes where), and the error
+//! itself names the first bad file, line, column and reason, rather than only pointing at that
+//! table. COPY FROM STDIN ([`stdin`]) loads the client's data the same way, as one file.
 
 pub mod load;
 pub mod options;
 mod relay;
+mod report;
 pub mod source;
 pub mod stdin;
 
@@ -18,13 +19,12 @@ use std::sync::Arc;
 use blueshift_compute::load::{Format, JsonMode, LoadSpec, TargetColumn};
 use blueshift_compute::s3::{self, S3Url, Stores};
 
-use self::load::{LoadJob, LoadOutcome, Rejected};
+use self::load::{LoadJob, LoadOutcome};
 use self::options::{CopyStatement, FormatOption, JsonOption, Source};
 use crate::catalog::provider::WriteLog;
 use crate::catalog::TableDef;
 use crate::error::{Error, Result, SqlState};
 use crate::session::{Notice, Outcome, StatementContext, StatementResult};
-use crate::system::load_errors::{self, DetailField, LoadCommit, LoadError, LoadErrorDetail, ReplacedRow};
 use crate::system::stv_load_state::{LoadInfo, LoadProgress, Registration};
 
 pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
@@ -63,7 +63,7 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
             Source::S3(location) => location.clone(),
             Source::Stdin => "stdin".into(),
         },
-        file_format: history_format(&statement.format),
+        file_format: report::history_format(&statement.format),
     };
     let progress = Arc::new(LoadProgress::new(info, &chunks, stdin.as_ref().map(|data| data.len() as u64)));
     let mut registration = Registration::new(&services.log, Arc::clone(&progress));
@@ -93,11 +93,9 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
     Ok(result)
 }
 
-/// Reports a finished load: rejected rows to STL_LOAD_ERRORS and their fields to
-/// STL_LOADERROR_DETAIL, the files loaded to STL_LOAD_COMMITS and rows stored with replaced
-/// characters to STL_REPLACEMENTS (when the load stores its rows), and either the
-/// statement's failure (past MAXERROR) or its row count and INFO messages. `columns` are the
-/// columns the load filled, in file order.
+/// Reports a finished load: to the system tables ([`report`]), and either the statement's failure
+/// (past MAXERROR) or its row count and INFO messages. `columns` are the columns the load filled,
+/// in file order.
 fn finish(
     ctx: &mut StatementContext<'_>,
     statement: &CopyStatement,
@@ -106,47 +104,16 @@ fn finish(
     query: i64,
     outcome: LoadOutcome,
 ) -> Result<StatementResult> {
-    let services = Arc::clone(&ctx.session.server.services);
-    for rejected in &outcome.rejected {
-        load_errors::record(&services, stl_row(ctx.session.pid, query, ctx.txn.xid, table.oid, rejected));
-        if !rejected.error.fields.is_empty() {
-            load_errors::record_detail(&services, detail_row(ctx.session.pid, query, columns, rejected));
-        }
-    }
     let skipped = outcome.skipped;
-    if skipped <= statement.max_errors && !statement.no_load {
-        for scanned in &outcome.scanned {
-            load_errors::record_commit(
-                &services,
-                LoadCommit {
-                    pid: ctx.session.pid,
-                    query,
-                    table: table.name.clone(),
-                    filename: scanned.origin.filename.clone(),
-                    lines_scanned: scanned.records as i64,
-                    errors: scanned.rejected as i64,
-                    file_format: file_format(&statement.format),
-                    is_partial: scanned.origin.is_partial,
-                    start_offset: scanned.origin.start_offset as i64,
-                },
-            );
-        }
-        for replaced in &outcome.replaced {
-            let replacement = &replaced.replacement;
-            load_errors::record_replacement(
-                &services,
-                ReplacedRow {
-                    table_oid: table.oid,
-                    pid: ctx.session.pid,
-                    query,
-                    filename: replaced.origin.filename.clone(),
-                    line_number: replacement.line as i64,
-                    colname: replacement.colname.clone(),
-                    raw_line: replacement.raw_line.clone(),
-                },
-            );
-        }
-    }
+    let run = report::LoadRun {
+        pid: ctx.session.pid,
+        query,
+        xid: ctx.txn.xid,
+        table,
+        columns,
+    };
+    let services = &ctx.session.server.services;
+    report::record(services, &run, &statement.format, skipped <= statement.max_errors && !statement.no_load, &outcome);
     if skipped > statement.max_errors {
         let first = &outcome.rejected[0];
         let e = &first.error;
@@ -193,65 +160,6 @@ fn finish(
         notices,
         outcome: Outcome::count("COPY", loaded),
     })
-}
-
-fn stl_row(pid: i32, query: i64, xid: u64, table_oid: u32, rejected: &Rejected) -> LoadError {
-    let e = &rejected.error;
-    LoadError {
-        slice: 0,
-        table_oid,
-        pid,
-        query,
-        xid,
-        filename: rejected.origin.filename.clone(),
-        line_number: e.line as i64,
-        colname: e.colname.clone(),
-        column_type: e.column_type.clone(),
-        col_length: e.col_length.clone(),
-        position: e.position as i32,
-        raw_line: e.raw_line.clone(),
-        raw_field_value: e.raw_field_value.clone(),
-        err_code: e.err_code,
-        err_reason: e.err_reason.clone(),
-        is_partial: rejected.origin.is_partial,
-        start_offset: rejected.origin.start_offset as i64,
-    }
-}
-
-/// SYS_LOAD_HISTORY's name for a format.
-fn history_format(format: &FormatOption) -> &'static str {
-    match format {
-        FormatOption::Csv { .. } => "csv",
-        FormatOption::Json(_) => "json",
-        FormatOption::Parquet => "parquet",
-        FormatOption::Delimited | FormatOption::FixedWidth(_) => "txt",
-    }
-}
-
-/// STL_LOAD_COMMITS' name for a format.
-fn file_format(format: &FormatOption) -> &'static str {
-    match format {
-        FormatOption::Json(_) => "JSON",
-        FormatOption::Parquet => "Parquet",
-        FormatOption::Delimited | FormatOption::Csv { .. } | FormatOption::FixedWidth(_) => "Text",
-    }
-}
-
-fn detail_row(pid: i32, query: i64, columns: &[TargetColumn], rejected: &Rejected) -> LoadErrorDetail {
-    let fields = rejected.error.fields.iter().zip(columns).map(|(field, column)| DetailField {
-        colname: column.name.clone(),
-        value: field.value.clone(),
-        is_null: field.is_null,
-        column_type: column.kind.type_name().to_string(),
-        col_length: column.kind.length(),
-    });
-    LoadErrorDetail {
-        pid,
-        query,
-        filename: rejected.origin.filename.clone(),
-        line_number: rejected.error.line as i64,
-        fields: fields.collect(),
-    }
 }
 
 /// The columns a load fills, in file order, and for each table column the file column that fills
