@@ -140,6 +140,8 @@ impl Registration {
 impl Drop for Registration {
     fn drop(&mut self) {
         self.log.loads.lock().unwrap().remove(&self.progress.info.query);
+        // The per-file chunk counts matter only while the load runs; the log keeps the rest.
+        self.progress.chunks.lock().unwrap().clear();
         self.log.record_load(FinishedLoad {
             progress: Arc::clone(&self.progress),
             end: now_micros(),
