@@ -101,10 +101,11 @@ pub fn parse(sql: &str) -> Result<CopyStatement> {
     if matches!(statement.format, FormatOption::Csv { .. }) && (statement.options.escape || statement.options.remove_quotes) {
         return Err(Error::syntax("CSV cannot be used with ESCAPE or REMOVEQUOTES"));
     }
-    if given.iter().any(|name| name == "MAXERROR") && given.iter().any(|name| name == "IGNOREALLERRORS") {
+    let maxerror_given = given.iter().any(|name| name == "MAXERROR");
+    if maxerror_given && given.iter().any(|name| name == "IGNOREALLERRORS") {
         return Err(Error::syntax("IGNOREALLERRORS cannot be used with MAXERROR"));
     }
-    if statement.max_errors > MAXERROR_LIMIT && statement.max_errors != u64::MAX {
+    if maxerror_given && statement.max_errors > MAXERROR_LIMIT {
         statement.notices.push(format!(
             "MAXERROR {} is above the limit of {MAXERROR_LIMIT}; {MAXERROR_LIMIT} is used (IGNOREALLERRORS skips every bad row)",
             statement.max_errors
@@ -272,6 +273,8 @@ mod tests {
         let s = parse("COPY t FROM 's3://b/k' MAXERROR AS 250000").unwrap();
         assert_eq!(s.max_errors, MAXERROR_LIMIT);
         assert!(s.notices[0].contains("MAXERROR 250000 is above the limit of 100000"), "{:?}", s.notices);
+        let s = parse("COPY t FROM 's3://b/k' MAXERROR 18446744073709551615").unwrap();
+        assert_eq!((s.max_errors, s.notices.len()), (MAXERROR_LIMIT, 1));
         let s = parse("COPY t FROM 's3://b/k' MAXERROR 100000").unwrap();
         assert_eq!((s.max_errors, s.notices.len()), (MAXERROR_LIMIT, 0));
         let s = parse("COPY t FROM 's3://b/k' IGNOREALLERRORS").unwrap();
