@@ -75,7 +75,11 @@ impl LoadProgress {
         self.rejected.store(rejected, Ordering::SeqCst);
     }
 
+    /// A chunk is parsed: its rows and rejected rows count toward the load's (which the load
+    /// itself reads), its bytes toward the bytes done.
     pub fn chunk_done(&self, chunk: &Chunk, rows: u64, rejected: u64) {
+        self.rows.fetch_add(rows, Ordering::SeqCst);
+        self.rejected.fetch_add(rejected, Ordering::SeqCst);
         let mut chunks = self.chunks.lock().unwrap();
         let Some((all, left)) = chunks.get_mut(&chunk.url.to_string()) else {
             return;
@@ -87,8 +91,6 @@ impl LoadProgress {
             (None, None) => chunk.size,
         };
         self.bytes_done.fetch_add(bytes, Ordering::SeqCst);
-        self.rows.fetch_add(rows, Ordering::SeqCst);
-        self.rejected.fetch_add(rejected, Ordering::SeqCst);
         *left -= 1;
         if *left == 0 {
             self.files_done.fetch_add(1, Ordering::SeqCst);

@@ -41,6 +41,7 @@ pub struct LoadJob<'a> {
     pub max_errors: u64,
     pub no_load: bool,
     pub explicit_ids: bool,
+    /// The load's counters (STV_LOAD_STATE): its rows and rejected rows are counted only there.
     pub progress: Arc<LoadProgress>,
 }
 
@@ -128,8 +129,6 @@ struct Load<'a> {
     defaults: RecordBatch,
     writes: &'a WriteLog,
     parsed: Mutex<Vec<ChunkReport>>,
-    rejected: AtomicU64,
-    rows: AtomicU64,
     /// Bytes of segment files the nodes stored (for loads the nodes write).
     bytes: AtomicU64,
     /// Set once the load must stop: every node's task is cut short.
@@ -161,8 +160,6 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
         defaults,
         writes,
         parsed: Mutex::default(),
-        rejected: AtomicU64::new(0),
-        rows: AtomicU64::new(0),
         bytes: AtomicU64::new(0),
         stop: watch::Sender::new(false),
     };
@@ -173,7 +170,7 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
         .map(|(node, share)| load.worker(node, share));
     let results = futures::future::join_all(workers).await;
     results.into_iter().collect::<Result<Vec<()>>>()?;
-    let rows = load.rows.load(Ordering::SeqCst);
+    let rows = job.progress.rows();
     if matches!(load.output, LoadOutput::Write { .. }) {
         cluster.advance_even_cursor(job.table.oid, rows);
         writes.rows.fetch_add(rows, Ordering::SeqCst);
@@ -183,7 +180,7 @@ pub async fn run<'a>(job: &'a LoadJob<'a>, chunks: Vec<Chunk>, writes: &'a Write
     parsed.sort_by_key(|report| report.index);
     let mut outcome = LoadOutcome {
         rows,
-        skipped: load.rejected.load(Ordering::SeqCst),
+        skipped: job.progress.rejected(),
         ..LoadOutcome::default()
     };
     locate(&chunks, parsed, &mut outcome);
@@ -377,8 +374,6 @@ impl Load<'_> {
                 }) => {
                     let index = share[chunk];
                     parsed_rows += rows;
-                    self.rejected.fetch_add(rejected_rows, Ordering::SeqCst);
-                    self.rows.fetch_add(rows, Ordering::SeqCst);
                     self.parsed.lock().unwrap().push(ChunkReport {
                         index,
                         rows,
@@ -388,7 +383,7 @@ impl Load<'_> {
                         replaced,
                     });
                     job.progress.chunk_done(&self.chunks[index], rows, rejected_rows);
-                    if self.rejected.load(Ordering::SeqCst) > job.max_errors {
+                    if job.progress.rejected() > job.max_errors {
                         self.stop.send_replace(true);
                         return;
                     }
