@@ -63,13 +63,13 @@ impl Batcher {
         &mut self.columns[index]
     }
 
-    /// The row being converted is complete: every column holds its value.
-    pub fn end_row(&mut self) {
-        self.rows += 1;
+    /// The `rows` being converted are complete: every column holds their values.
+    pub fn end_rows(&mut self, rows: usize) {
+        self.rows += rows;
     }
 
-    /// The row being converted was rejected: the values it appended are dropped.
-    pub fn drop_row(&mut self) {
+    /// The rows being converted were rejected: the values they appended are dropped.
+    pub fn drop_partial(&mut self) {
         let rows = self.rows;
         self.columns.iter_mut().for_each(|column| column.truncate(rows));
     }

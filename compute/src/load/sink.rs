@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::columns::Batcher;
 use super::convert::{Converter, FieldError};
-use super::{ERRORS_DETAILED, ERRORS_REPORTED, Format, LoadSpec, ParsedChunk, ParsedField, REPLACEMENTS_LOGGED, Replacement, RowError};
+use super::{BATCH_ROWS, ERRORS_DETAILED, ERRORS_REPORTED, Format, LoadSpec, ParsedChunk, ParsedField, REPLACEMENTS_LOGGED, Replacement, RowError};
 
 /// A text record's fields, however its format holds them, so no format builds a vector of
 /// field slices per record: parsing runs for millions of records per load.
@@ -41,6 +41,10 @@ impl Fields for EndsFields<'_> {
         &self.buffer[start..self.ends[index]]
     }
 }
+
+/// Records a text block holds at most ([`RowSink::text_block`]): enough that a column's loop
+/// runs long, few enough that the block's bytes stay in the core's cache for every column.
+const BLOCK_ROWS: usize = 1024;
 
 /// Why a record is rejected: the bad field's column, its byte position in the line and its value.
 struct Fault {
@@ -91,6 +95,10 @@ impl<'a> RowSink<'a> {
         newlines
     }
 
+    pub fn columns(&self) -> usize {
+        self.spec.columns.len()
+    }
+
     /// Whether more rows were rejected than the load tolerates: parsing can stop.
     pub fn over_limit(&self) -> bool {
         self.chunk.rejected > self.max_errors
@@ -117,6 +125,38 @@ impl<'a> RowSink<'a> {
                 let detail = self.detail(parsed, true);
                 self.reject(line, raw, fault, detail);
             }
+        }
+    }
+
+    /// Records to gather and convert together ([`RowSink::text_block`]): a block that ends where
+    /// the batch is full, or none when fields need a UTF-8 check of their own (the chunk is not
+    /// valid UTF-8 as a whole; see [`RowSink::scan_whole`]).
+    pub fn block_rows(&self) -> usize {
+        if self.utf8_checked { BLOCK_ROWS.min(BATCH_ROWS - self.batcher.len()) } else { 0 }
+    }
+
+    /// Text records of exactly the table's column count, each `(line, raw)` in `records` with
+    /// its fields in `fields`, record after record: converted column by column (see
+    /// [`Converter::convert_all`]), or, when a field does not convert, record by record, which
+    /// rejects the bad ones as [`RowSink::text_row`] does.
+    pub fn text_block(&mut self, fields: &[&[u8]], records: &[(u64, &[u8])]) {
+        debug_assert!(self.utf8_checked && records.len() <= self.block_rows());
+        let columns = self.spec.columns.len();
+        let converted = (0..columns).all(|column| {
+            // SAFETY: the chunk is valid UTF-8 as a whole and cut at ASCII bytes (see
+            // `scan_whole`), which `block_rows` requires.
+            let texts = fields[column..].iter().step_by(columns).map(|field| unsafe { std::str::from_utf8_unchecked(field) });
+            self.converter.convert_all(column, texts, self.batcher.column(column))
+        });
+        if converted {
+            return self.push_rows(records.len());
+        }
+        self.batcher.drop_partial();
+        for (record, &(line, raw)) in fields.chunks(columns).zip(records) {
+            if self.over_limit() {
+                break;
+            }
+            self.text_row(line, raw, record);
         }
     }
 
@@ -212,8 +252,12 @@ impl<'a> RowSink<'a> {
     }
 
     fn push(&mut self) {
-        self.batcher.end_row();
-        self.chunk.rows += 1;
+        self.push_rows(1);
+    }
+
+    fn push_rows(&mut self, rows: usize) {
+        self.batcher.end_rows(rows);
+        self.chunk.rows += rows as u64;
         if self.batcher.is_full() {
             self.chunk.batches.push(self.batcher.finish());
         }
@@ -237,7 +281,7 @@ impl<'a> RowSink<'a> {
     /// Rejects the record being converted: what it appended to the batch is dropped. Only the
     /// first [`ERRORS_REPORTED`] rejected rows are kept; the rest are counted.
     fn reject(&mut self, line: u64, raw: &[u8], fault: Fault, fields: Vec<ParsedField>) {
-        self.batcher.drop_row();
+        self.batcher.drop_partial();
         self.chunk.rejected += 1;
         if self.chunk.errors.len() >= ERRORS_REPORTED {
             return;
