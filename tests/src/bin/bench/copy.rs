@@ -43,7 +43,7 @@ pub struct Args {
     slices: u32,
 }
 
-fn write_csv(path: &Path, scale: f64) -> u64 {
+pub fn write_csv(path: &Path, scale: f64) -> u64 {
     let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).expect("csv file"));
     writeln!(out, "{}", LineItemCsv::header()).unwrap();
     let mut rows = 0;

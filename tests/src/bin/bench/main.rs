@@ -1,11 +1,13 @@
 //! Blueshift's benchmark harnesses, one subcommand each, in one binary so that CI links one
 //! program for all of them: `bench copy` (COPY throughput on TPC-H lineitem, next to DuckDB),
+//! `bench parse` (COPY's CSV parsing alone, on one core),
 //! `bench tpch` (the 22 TPC-H queries, timed and checked), `bench unload` (UNLOAD throughput
 //! on TPC-H lineitem to Parquet, PARALLEL ON and OFF), `bench snapshot` (snapshot and restore
 //! of TPC-H) and `bench spectrum` (TPC-H queries over external Parquet tables, local tables and
 //! DuckDB).
 
 mod copy;
+mod parse;
 mod snapshot;
 mod spectrum;
 mod tpch;
@@ -38,6 +40,8 @@ pub struct TpchCluster {
 enum Bench {
     /// COPY throughput on TPC-H lineitem as CSV and Parquet.
     Copy(copy::Args),
+    /// COPY's CSV parsing alone, on one core, on TPC-H lineitem.
+    Parse(parse::Args),
     /// The 22 TPC-H queries, timed and checked against single-node DataFusion.
     Tpch(tpch::Args),
     /// UNLOAD throughput on TPC-H lineitem to Parquet, PARALLEL ON and OFF.
@@ -52,6 +56,7 @@ enum Bench {
 async fn main() -> std::process::ExitCode {
     match Cli::parse().bench {
         Bench::Copy(args) => copy::run(args).await,
+        Bench::Parse(args) => parse::run(args).await,
         Bench::Tpch(args) => tpch::run(args).await,
         Bench::Unload(args) => unload::run(args).await,
         Bench::Snapshot(args) => snapshot::run(args).await,
