@@ -212,6 +212,18 @@ async fn s3_failures_are_distinct() {
     let (code, _) = fail(format!("COPY t FROM 's3://data/a.txt' {} BADOPTION", keys())).await;
     assert_eq!(code, "42601");
     assert_eq!(rows(&client, "SELECT count(*) FROM t").await, vec![vec![Some("0".into())]]);
+    // Each load that failed on S3 before reading a row is in SYS_LOAD_HISTORY, aborted, with
+    // nothing scanned; the statement refused as a syntax error never started one.
+    let history = rows(
+        &client,
+        "SELECT status, data_source, source_file_count, loaded_rows FROM sys_load_history WHERE table_name = 't' ORDER BY query_id",
+    )
+    .await;
+    let aborted = |source: &str| ["aborted", source, "0", "0"].map(|f| Some(f.to_string())).to_vec();
+    assert_eq!(
+        history,
+        vec![aborted("s3://nobucket/a.txt"), aborted("s3://data/a.txt"), aborted("s3://data/none/"), aborted("s3://data/m/manifest.json")]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

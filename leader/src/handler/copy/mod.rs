@@ -46,13 +46,6 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
         options: statement.options.clone(),
     });
     blueshift_compute::load::convert::Converter::new(&spec).map_err(|e| Error::new(SqlState::InvalidParameterValue, e))?;
-    let (chunks, stdin) = match &statement.source {
-        Source::S3(location) => (source::plan(&stores, &statement, location).await?, None),
-        Source::Stdin => match stdin::take_data(ctx.session) {
-            Some(data) => (Vec::new(), Some(data)),
-            None => return stdin::start(ctx, spec.columns.len()),
-        },
-    };
     let query = services.log.running_query(ctx.session.pid).unwrap_or_default();
     let info = LoadInfo {
         query,
@@ -64,6 +57,20 @@ pub async fn copy(ctx: &mut StatementContext<'_>) -> Result<StatementResult> {
             Source::Stdin => "stdin".into(),
         },
         file_format: report::history_format(&statement.format),
+    };
+    let (chunks, stdin) = match &statement.source {
+        Source::S3(location) => match source::plan(&stores, &statement, location).await {
+            Ok(chunks) => (chunks, None),
+            Err(e) => {
+                // Nothing was read, but the load was attempted: SYS_LOAD_HISTORY shows it aborted.
+                drop(Registration::new(&services.log, Arc::new(LoadProgress::new(info, &[], None))));
+                return Err(e);
+            }
+        },
+        Source::Stdin => match stdin::take_data(ctx.session) {
+            Some(data) => (Vec::new(), Some(data)),
+            None => return stdin::start(ctx, spec.columns.len()),
+        },
     };
     let progress = Arc::new(LoadProgress::new(info, &chunks, stdin.as_ref().map(|data| data.len() as u64)));
     let mut registration = Registration::new(&services.log, Arc::clone(&progress));
